@@ -1,0 +1,10 @@
+// Loaded by mocha before every spec file (see .mocharc.json).
+// Shared services (broker, database) are started lazily by test/helpers/services.ts
+// and stopped once after all tests.
+import { stopServices } from './services';
+
+export const mochaHooks = {
+  async afterAll(): Promise<void> {
+    await stopServices();
+  },
+};
