@@ -238,3 +238,39 @@ describe('e2e: start and stop', function () {
     fs.rmSync(userDir, { recursive: true, force: true });
   });
 });
+
+describe('e2e: a broker that needs a login', function () {
+  this.timeout(60000);
+
+  it('connects with MQTT_USERNAME/MQTT_PASSWORD and never prints the password', async () => {
+    const { Aedes } = await import('aedes');
+    const broker = await Aedes.createBroker({
+      authenticate: (_client, username, password, cb) => {
+        const ok = username === 'wpt-user' && password?.toString() === 'broker-s3cret-pw';
+        const err = ok ? null : Object.assign(new Error('bad login'), { returnCode: 4 });
+        cb(err as never, ok);
+      },
+    });
+    const port = await freePort();
+    const server = net.createServer(broker.handle);
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const userDir = makeUserDir();
+    try {
+      for (const env of [
+        { MQTT_URL: `mqtt://127.0.0.1:${port}`, MQTT_USERNAME: 'wpt-user', MQTT_PASSWORD: 'broker-s3cret-pw' },
+        { MQTT_URL: `mqtt://wpt-user:broker-s3cret-pw@127.0.0.1:${port}`, MQTT_USERNAME: undefined, MQTT_PASSWORD: undefined },
+      ]) {
+        const rt = await startRuntime({ userDir, env });
+        const h = (await (await fetch(`${rt.url}/api/health`)).json()) as { dependencies: { mqtt: { state: string } } };
+        assert.equal(h.dependencies.mqtt.state, 'ok');
+        await rt.stop();
+        assert.ok(!rt.output().includes('broker-s3cret-pw'), 'the password was printed');
+        assert.ok(!fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8').includes('broker-s3cret-pw'));
+      }
+    } finally {
+      await new Promise<void>((r) => broker.close(() => r()));
+      server.close();
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+});
