@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED's own idiom: `const node = this` inside a node constructor.
+    files: ['nodes/**/*.ts'],
+    rules: { '@typescript-eslint/no-this-alias': 'off' },
+  },
+  {
     files: ['scripts/**/*.js', '.ci/**/*.js'],
     languageOptions: { sourceType: 'commonjs' },
   },

@@ -39,7 +39,10 @@ export function packageRoot(): string {
 export function shippedFlows(root: string): unknown[] {
   const dir = path.join(root, 'flows');
   const all: unknown[] = [];
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     const parsed = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown;
     if (!Array.isArray(parsed)) throw new Error(`flows/${f}: must be an array of nodes`);
     all.push(...parsed);
@@ -123,7 +126,9 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
     }
     const credFile = path.join(userDir, 'flows_cred.json');
     if (!fs.existsSync(credFile)) {
-      fs.writeFileSync(credFile, JSON.stringify(encryptCredentials(secrets.credentialSecret, {})) + '\n', { mode: 0o600 });
+      fs.writeFileSync(credFile, JSON.stringify(encryptCredentials(secrets.credentialSecret, {})) + '\n', {
+        mode: 0o600,
+      });
     }
     if (mqttUser) {
       provisionMqttCredentials(userDir, flowFile, secrets.credentialSecret, mqttUser, mqttPassword);
@@ -134,7 +139,8 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
       init(server: http.Server, settings: Record<string, unknown>): void;
       start(): Promise<void>;
       stop(): Promise<void>;
-      httpAdmin: http.RequestListener & ((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void);
+      httpAdmin: http.RequestListener &
+        ((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void);
       httpNode: (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
     };
     const server = http.createServer((req, res) => {
@@ -142,7 +148,13 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
         RED.httpNode(req, res, () => {
           res.statusCode = 404;
           res.setHeader('Content-Type', 'application/json; charset=utf-8');
-          res.end(JSON.stringify({ error: 'not_found', status: 404, message: `no route for ${req.method} ${req.url}` }));
+          res.end(
+            JSON.stringify({
+              error: 'not_found',
+              status: 404,
+              message: `no route for ${req.method} ${req.url}`,
+            }),
+          );
         }),
       );
     });
@@ -151,7 +163,11 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
     const host = settings.uiHost as string;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE' ? new Error(`HTTP port ${host}:${port} is already in use: set PORT`) : err),
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(`HTTP port ${host}:${port} is already in use: set PORT`)
+            : err,
+        ),
       );
       server.listen(port, host, () => resolve());
     });

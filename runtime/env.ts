@@ -49,7 +49,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   {
     name: 'WPT_ADMIN_PASSWORD',
     default: '(generated)',
-    description: 'Editor password. Unset (and no hash): generated on first start, printed once, only its hash kept.',
+    description:
+      'Editor password. Unset (and no hash): generated on first start, printed once, only its hash kept.',
     secret: true,
   },
   {
@@ -71,8 +72,16 @@ export const ENV_VARS: readonly EnvVar[] = [
     description: 'Key that encrypts Node-RED credentials. Unset: generated and kept in the user dir.',
     secret: true,
   },
-  { name: 'WPT_RESET_FLOWS', default: '0', description: '`1`: replace the user dir flows with the shipped flows at start.' },
-  { name: 'WPT_LOG_LEVEL', default: 'info', description: 'Node-RED log level: fatal, error, warn, info, debug, trace.' },
+  {
+    name: 'WPT_RESET_FLOWS',
+    default: '0',
+    description: '`1`: replace the user dir flows with the shipped flows at start.',
+  },
+  {
+    name: 'WPT_LOG_LEVEL',
+    default: 'info',
+    description: 'Node-RED log level: fatal, error, warn, info, debug, trace.',
+  },
 ];
 
 export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {

@@ -51,7 +51,11 @@ export function provisionMqttCredentials(
   username: string,
   password: string,
 ): number {
-  const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')) as Array<{ id: string; type: string; broker?: string }>;
+  const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')) as Array<{
+    id: string;
+    type: string;
+    broker?: string;
+  }>;
   const brokers = flows.filter((n) => n.type === 'mqtt-broker' && n.broker === '${MQTT_URL}');
   if (!brokers.length) return 0;
   const credFile = path.join(userDir, path.basename(flowFile, '.json') + '_cred.json');
@@ -60,10 +64,14 @@ export function provisionMqttCredentials(
     try {
       creds = decryptCredentials(secret, JSON.parse(fs.readFileSync(credFile, 'utf8')) as { $?: string });
     } catch {
-      throw new Error(`${credFile} cannot be decrypted with the credential secret (WPT_CREDENTIAL_SECRET changed?)`);
+      throw new Error(
+        `${credFile} cannot be decrypted with the credential secret (WPT_CREDENTIAL_SECRET changed?)`,
+      );
     }
   }
   for (const b of brokers) creds[b.id] = { ...(creds[b.id] ?? {}), user: username, password };
-  fs.writeFileSync(credFile, JSON.stringify(encryptCredentials(secret, creds), null, 2) + '\n', { mode: 0o600 });
+  fs.writeFileSync(credFile, JSON.stringify(encryptCredentials(secret, creds), null, 2) + '\n', {
+    mode: 0o600,
+  });
   return brokers.length;
 }

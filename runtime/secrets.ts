@@ -41,7 +41,7 @@ function readStored(file: string): StoredSecrets {
     return v && typeof v === 'object' ? (v as StoredSecrets) : {};
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -52,13 +52,15 @@ export function resolveSecrets(env: NodeJS.ProcessEnv, userDir: string): Resolve
   const next: StoredSecrets = { ...stored };
   const generated: ResolvedSecrets['generated'] = {};
 
-  const credentialSecret = envValue(env, 'WPT_CREDENTIAL_SECRET') ?? (next.credentialSecret ??= randomSecret(32));
+  const credentialSecret =
+    envValue(env, 'WPT_CREDENTIAL_SECRET') ?? (next.credentialSecret ??= randomSecret(32));
 
   let adminPasswordHash: string;
   const hashFromEnv = envValue(env, 'WPT_ADMIN_PASSWORD_HASH');
   const pwFromEnv = envValue(env, 'WPT_ADMIN_PASSWORD');
   if (hashFromEnv) {
-    if (!/^\$2[aby]\$\d{2}\$/.test(hashFromEnv)) throw new Error('WPT_ADMIN_PASSWORD_HASH: must be a bcrypt hash ($2b$…)');
+    if (!/^\$2[aby]\$\d{2}\$/.test(hashFromEnv))
+      throw new Error('WPT_ADMIN_PASSWORD_HASH: must be a bcrypt hash ($2b$…)');
     adminPasswordHash = hashFromEnv;
   } else if (pwFromEnv) {
     if (pwFromEnv.length < 8) throw new Error('WPT_ADMIN_PASSWORD: must be at least 8 characters');

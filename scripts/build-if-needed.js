@@ -6,7 +6,17 @@ const { execFileSync } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const sources = ['core', 'adapters', 'nodes', 'runtime', 'flows', 'sim', 'bench', 'settings.ts', 'package.json'];
+const sources = [
+  'core',
+  'adapters',
+  'nodes',
+  'runtime',
+  'flows',
+  'sim',
+  'bench',
+  'settings.ts',
+  'package.json',
+];
 
 function newest(p) {
   if (!fs.existsSync(p)) return 0;

@@ -22,7 +22,11 @@ function copyTree(src, dst, filter) {
   return n;
 }
 
-const nodeAssets = copyTree(path.join(root, 'nodes'), path.join(root, 'dist', 'nodes'), (f) => !f.endsWith('.ts'));
+const nodeAssets = copyTree(
+  path.join(root, 'nodes'),
+  path.join(root, 'dist', 'nodes'),
+  (f) => !f.endsWith('.ts'),
+);
 fs.rmSync(path.join(root, 'examples'), { recursive: true, force: true });
 const examples = copyTree(path.join(root, 'flows'), path.join(root, 'examples'), (f) => f.endsWith('.json'));
 fs.writeFileSync(path.join(root, 'dist', '.build-stamp'), new Date().toISOString() + '\n');

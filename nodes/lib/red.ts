@@ -42,7 +42,14 @@ export interface NodeDef {
 export interface NodeAPI {
   nodes: {
     createNode(node: object, def: NodeDef): void;
-    registerType<T extends NodeInstance>(type: string, ctor: (this: T, def: NodeDef) => void, opts?: { credentials?: Record<string, { type: 'text' | 'password' }>; settings?: Record<string, unknown> }): void;
+    registerType<T extends NodeInstance>(
+      type: string,
+      ctor: (this: T, def: NodeDef) => void,
+      opts?: {
+        credentials?: Record<string, { type: 'text' | 'password' }>;
+        settings?: Record<string, unknown>;
+      },
+    ): void;
     getNode(id: string): unknown;
   };
   settings: Record<string, unknown>;

@@ -4,7 +4,6 @@ import type { NodeAPI, NodeDef } from '../lib/red';
 import type { FleetNode } from '../lib/config-nodes';
 import { IngestCounters } from '../../core/ingest/counters';
 
-
 export = function register(RED: NodeAPI): void {
   function WptFleetNode(this: FleetNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);

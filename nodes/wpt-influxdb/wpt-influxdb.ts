@@ -4,7 +4,6 @@ import type { NodeAPI, NodeDef } from '../lib/red';
 import type { InfluxConfigNode } from '../lib/config-nodes';
 import { fromEnvRef } from '../lib/red';
 
-
 export = function register(RED: NodeAPI): void {
   function WptInfluxdbNode(this: InfluxConfigNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);

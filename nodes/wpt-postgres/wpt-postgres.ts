@@ -6,7 +6,6 @@ import type { PostgresNode } from '../lib/config-nodes';
 import { fromEnvRef, num } from '../lib/red';
 import { createPool, migrate, checkHealth } from '../../adapters/postgres';
 
-
 export = function register(RED: NodeAPI): void {
   function WptPostgresNode(this: PostgresNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);
@@ -37,7 +36,9 @@ export = function register(RED: NodeAPI): void {
           if (r.applied.length) node.log(RED._('wpt-postgres.log.migrated', { list: r.applied.join(', ') }));
         })
       : Promise.reject(new Error(node.configError ?? 'no database'));
-    node.ready.catch((err: Error) => node.error(RED._('wpt-postgres.errors.migrate', { message: err.message })));
+    node.ready.catch((err: Error) =>
+      node.error(RED._('wpt-postgres.errors.migrate', { message: err.message })),
+    );
     node.health = async (timeoutMs = 2000) => {
       if (!pool) return { ok: false, error: node.configError ?? 'not configured' };
       return checkHealth(pool, timeoutMs);

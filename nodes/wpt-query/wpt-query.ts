@@ -26,14 +26,22 @@ export = function register(RED: NodeAPI): void {
         : { state: 'off', required: true, error: 'no broker configured' };
       if (postgres) {
         const h = await postgres.health(2000);
-        deps.postgres = { state: h.ok ? 'ok' : 'down', required: true, ...(h.error ? { error: h.error } : {}) };
+        deps.postgres = {
+          state: h.ok ? 'ok' : 'down',
+          required: true,
+          ...(h.error ? { error: h.error } : {}),
+        };
         if (h.latencyMs !== undefined) deps.postgres.latencyMs = h.latencyMs;
       } else {
         deps.postgres = { state: 'off', required: true, error: 'no database configured' };
       }
       if (influx) {
         const h = await influx.health(2000);
-        deps.influxdb = { state: h.off ? 'off' : h.ok ? 'ok' : 'down', required: false, ...(h.error ? { error: h.error } : {}) };
+        deps.influxdb = {
+          state: h.off ? 'off' : h.ok ? 'ok' : 'down',
+          required: false,
+          ...(h.error ? { error: h.error } : {}),
+        };
       } else {
         deps.influxdb = { state: 'off', required: false };
       }
@@ -45,7 +53,8 @@ export = function register(RED: NodeAPI): void {
     }
 
     function ingest(): { payload: unknown; statusCode: number } {
-      if (!fleet) return { statusCode: 500, payload: { error: 'misconfigured', status: 500, message: 'no fleet' } };
+      if (!fleet)
+        return { statusCode: 500, payload: { error: 'misconfigured', status: 500, message: 'no fleet' } };
       return { statusCode: 200, payload: fleet.counters.snapshot() };
     }
 
@@ -54,8 +63,15 @@ export = function register(RED: NodeAPI): void {
         const r = op === 'health' ? await health() : ingest();
         msg.payload = r.payload;
         msg.statusCode = r.statusCode;
-        msg.headers = { ...(msg.headers as object | undefined), 'Content-Type': 'application/json; charset=utf-8' };
-        node.status({ fill: r.statusCode < 400 ? 'green' : 'red', shape: 'dot', text: `${op}: ${r.statusCode}` });
+        msg.headers = {
+          ...(msg.headers as object | undefined),
+          'Content-Type': 'application/json; charset=utf-8',
+        };
+        node.status({
+          fill: r.statusCode < 400 ? 'green' : 'red',
+          shape: 'dot',
+          text: `${op}: ${r.statusCode}`,
+        });
         send(msg);
         done();
       } catch (err) {

@@ -11,7 +11,9 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     if (!fleet) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('wpt-validate.status.no-fleet') });
-      node.on('input', (_msg: NodeMessage, _send, done) => done(new Error(RED._('wpt-validate.errors.no-fleet'))));
+      node.on('input', (_msg: NodeMessage, _send, done) =>
+        done(new Error(RED._('wpt-validate.errors.no-fleet'))),
+      );
       return;
     }
     let pending: ReturnType<typeof setTimeout> | undefined;

@@ -4,7 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { parseTopic } from '../../core/contract';
-import { startRuntime, processesMentioning, readCapture, makeUserDir, type RuntimeHandle } from '../helpers/runtime';
+import {
+  startRuntime,
+  processesMentioning,
+  readCapture,
+  makeUserDir,
+  type RuntimeHandle,
+} from '../helpers/runtime';
 import { freePort } from '../../runtime/free-port';
 import net from 'node:net';
 
@@ -72,7 +78,11 @@ describe('e2e: runtime with the shipped flows', function () {
   });
 
   it('refuses the API without the token, with a JSON body', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong-token-wrong-token' }, { 'X-API-Key': 'nope' }]) {
+    for (const headers of [
+      {},
+      { Authorization: 'Bearer wrong-token-wrong-token' },
+      { 'X-API-Key': 'nope' },
+    ]) {
       const r = await fetch(`${rt.url}/api/ingest`, { headers: headers as Record<string, string> });
       assert.equal(r.status, 401);
       const body = (await r.json()) as { status: number; message: string };
@@ -89,7 +99,13 @@ describe('e2e: runtime with the shipped flows', function () {
     const wrong = await fetch(`${rt.url}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ client_id: 'node-red-editor', grant_type: 'password', scope: '*', username: rt.adminUser, password: 'wrong' }),
+      body: JSON.stringify({
+        client_id: 'node-red-editor',
+        grant_type: 'password',
+        scope: '*',
+        username: rt.adminUser,
+        password: 'wrong',
+      }),
     });
     assert.equal(wrong.status, 403);
     const login = await fetch(`${rt.url}/auth/token`, {
@@ -144,14 +160,19 @@ describe('e2e: runtime with the shipped flows', function () {
     const total = capture.length;
     const after = await waitFor(
       () => ingest(rt),
-      (s) => s.totals.accepted - before.totals.accepted >= total && s.totals.rejected - before.totals.rejected >= 2,
+      (s) =>
+        s.totals.accepted - before.totals.accepted >= total &&
+        s.totals.rejected - before.totals.rejected >= 2,
     );
     for (const [kind, n] of Object.entries(expected)) {
       assert.equal(count(after, kind, 'accepted') - count(before, kind, 'accepted'), n, kind);
     }
     assert.equal(after.totals.accepted - before.totals.accepted, total);
     assert.equal(count(after, 'nodeTelemetry', 'rejected') - count(before, 'nodeTelemetry', 'rejected'), 2);
-    assert.match(after.byKind.nodeTelemetry?.lastError?.message ?? '', /NodeTelemetry\.power_kw: must be <= 350/);
+    assert.match(
+      after.byKind.nodeTelemetry?.lastError?.message ?? '',
+      /NodeTelemetry\.power_kw: must be <= 350/,
+    );
   });
 });
 
@@ -189,7 +210,10 @@ describe('e2e: start and stop', function () {
         startRuntime({ userDir, env: { WPT_MQTT_PORT: String(port) }, timeoutMs: 30000 }),
         (err: Error) => {
           const lines = err.message.split('\n').filter((l) => l.includes('[wpt]'));
-          assert.ok(lines.some((l) => /already in use.*MQTT_URL/.test(l)), err.message);
+          assert.ok(
+            lines.some((l) => /already in use.*MQTT_URL/.test(l)),
+            err.message,
+          );
           assert.ok(!/\n\s+at /.test(err.message), 'no stack trace');
           return true;
         },
@@ -222,18 +246,30 @@ describe('e2e: start and stop', function () {
 
   it('generates the editor password and the API token on first start, prints them once, keeps only hashes', async () => {
     const userDir = makeUserDir();
-    const rt = await startRuntime({ userDir, env: { WPT_API_TOKEN: undefined, WPT_ADMIN_PASSWORD: undefined } });
+    const rt = await startRuntime({
+      userDir,
+      env: { WPT_API_TOKEN: undefined, WPT_ADMIN_PASSWORD: undefined },
+    });
     const out = rt.output();
     const pw = /Editor login \(shown once\): \S+ \/ (\S+)/.exec(out)?.[1];
     const token = /API token \(shown once\): (\S+)/.exec(out)?.[1];
     assert.ok(pw && token, out);
     const secrets = fs.readFileSync(path.join(userDir, '.wpt-secrets.json'), 'utf8');
     assert.ok(!secrets.includes(pw) && !secrets.includes(token), 'only hashes are kept');
-    assert.equal((await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal(
+      (await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${token}` } })).status,
+      200,
+    );
     assert.equal(await rt.stop(), 0);
-    const again = await startRuntime({ userDir, env: { WPT_API_TOKEN: undefined, WPT_ADMIN_PASSWORD: undefined } });
+    const again = await startRuntime({
+      userDir,
+      env: { WPT_API_TOKEN: undefined, WPT_ADMIN_PASSWORD: undefined },
+    });
     assert.doesNotMatch(again.output(), /shown once/);
-    assert.equal((await fetch(`${again.url}/api/ingest`, { headers: { Authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal(
+      (await fetch(`${again.url}/api/ingest`, { headers: { Authorization: `Bearer ${token}` } })).status,
+      200,
+    );
     await again.stop();
     fs.rmSync(userDir, { recursive: true, force: true });
   });
@@ -257,11 +293,21 @@ describe('e2e: a broker that needs a login', function () {
     const userDir = makeUserDir();
     try {
       for (const env of [
-        { MQTT_URL: `mqtt://127.0.0.1:${port}`, MQTT_USERNAME: 'wpt-user', MQTT_PASSWORD: 'broker-s3cret-pw' },
-        { MQTT_URL: `mqtt://wpt-user:broker-s3cret-pw@127.0.0.1:${port}`, MQTT_USERNAME: undefined, MQTT_PASSWORD: undefined },
+        {
+          MQTT_URL: `mqtt://127.0.0.1:${port}`,
+          MQTT_USERNAME: 'wpt-user',
+          MQTT_PASSWORD: 'broker-s3cret-pw',
+        },
+        {
+          MQTT_URL: `mqtt://wpt-user:broker-s3cret-pw@127.0.0.1:${port}`,
+          MQTT_USERNAME: undefined,
+          MQTT_PASSWORD: undefined,
+        },
       ]) {
         const rt = await startRuntime({ userDir, env });
-        const h = (await (await fetch(`${rt.url}/api/health`)).json()) as { dependencies: { mqtt: { state: string } } };
+        const h = (await (await fetch(`${rt.url}/api/health`)).json()) as {
+          dependencies: { mqtt: { state: string } };
+        };
         assert.equal(h.dependencies.mqtt.state, 'ok');
         await rt.stop();
         assert.ok(!rt.output().includes('broker-s3cret-pw'), 'the password was printed');

@@ -59,7 +59,14 @@ export async function startRuntime(opts: StartOptions = {}): Promise<RuntimeHand
     WPT_LOG_LEVEL: 'info',
   };
   if (opts.inheritServices !== false) {
-    for (const k of ['MQTT_URL', 'DATABASE_URL', 'INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) {
+    for (const k of [
+      'MQTT_URL',
+      'DATABASE_URL',
+      'INFLUX_URL',
+      'INFLUX_TOKEN',
+      'INFLUX_ORG',
+      'INFLUX_BUCKET',
+    ]) {
       if (process.env[k]) env[k] = process.env[k];
     }
     // A fresh database per runtime: no state from another test leaks in.

@@ -71,14 +71,20 @@ export async function influxUrl(): Promise<string | null> {
   influx ??= (async () => {
     const bin = '/usr/bin/victoria-metrics';
     if (!fs.existsSync(bin)) {
-      console.log(`      (no INFLUX_URL and no ${bin}: Influx write API tests skipped; apt-get install victoria-metrics)`);
+      console.log(
+        `      (no INFLUX_URL and no ${bin}: Influx write API tests skipped; apt-get install victoria-metrics)`,
+      );
       return null;
     }
     const port = await freePort();
     const dir = path.join(tmp(), 'vm');
-    const proc = spawn(bin, [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y'], {
-      stdio: 'ignore',
-    });
+    const proc = spawn(
+      bin,
+      [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y'],
+      {
+        stdio: 'ignore',
+      },
+    );
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
       try {
@@ -102,7 +108,9 @@ export async function stopServices(): Promise<void> {
       const admin = new Client({ connectionString: await postgresServerUrl() });
       await admin.connect();
       for (const db of createdDbs.splice(0)) {
-        await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(db)} WITH (FORCE)`).catch(() => {});
+        await admin
+          .query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(db)} WITH (FORCE)`)
+          .catch(() => {});
       }
       await admin.end();
     } catch {

@@ -8,7 +8,11 @@ const influxNode = require('../../nodes/wpt-influxdb/wpt-influxdb');
 const queryNode = require('../../nodes/wpt-query/wpt-query');
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
 
-function answer(id: string, out: string, msg: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+function answer(
+  id: string,
+  out: string,
+  msg: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const p = new Promise<Record<string, unknown>>((resolve) => nr.getNode(out).on('input', resolve));
   nr.getNode(id).receive(msg);
   return p;
@@ -34,11 +38,35 @@ describe('node: wpt-query health', function () {
     await nr.load(
       [fleetNode, postgresNode, influxNode, queryNode, mqttNodes],
       [
-        { id: 'b', type: 'mqtt-broker', broker, autoConnect: true, protocolVersion: 4, keepalive: 10, cleansession: true },
-        { id: 'sub', type: 'mqtt in', topic: 'wpt/none', qos: '0', broker: 'b', datatype: 'utf8', wires: [[]] },
+        {
+          id: 'b',
+          type: 'mqtt-broker',
+          broker,
+          autoConnect: true,
+          protocolVersion: 4,
+          keepalive: 10,
+          cleansession: true,
+        },
+        {
+          id: 'sub',
+          type: 'mqtt in',
+          topic: 'wpt/none',
+          qos: '0',
+          broker: 'b',
+          datatype: 'utf8',
+          wires: [[]],
+        },
         { id: 'p', type: 'wpt-postgres', url: db },
         { id: 'i', type: 'wpt-influxdb', url: '' },
-        { id: 'q', type: 'wpt-query', op: 'health', broker: 'b', postgres: 'p', influxdb: 'i', wires: [['out']] },
+        {
+          id: 'q',
+          type: 'wpt-query',
+          op: 'health',
+          broker: 'b',
+          postgres: 'p',
+          influxdb: 'i',
+          wires: [['out']],
+        },
         { id: 'out', type: 'helper' },
       ],
     );
@@ -65,7 +93,10 @@ describe('node: wpt-query health', function () {
     );
     const msg = await answer('q', 'out');
     assert.equal(msg.statusCode, 503);
-    const p = msg.payload as { status: string; dependencies: Record<string, { state: string; error?: string }> };
+    const p = msg.payload as {
+      status: string;
+      dependencies: Record<string, { state: string; error?: string }>;
+    };
     assert.equal(p.status, 'down');
     assert.equal(p.dependencies.postgres?.state, 'down');
     assert.ok(p.dependencies.postgres?.error);
@@ -78,11 +109,35 @@ describe('node: wpt-query health', function () {
     await nr.load(
       [fleetNode, postgresNode, influxNode, queryNode, mqttNodes],
       [
-        { id: 'b', type: 'mqtt-broker', broker, autoConnect: true, protocolVersion: 4, keepalive: 10, cleansession: true },
-        { id: 'sub', type: 'mqtt in', topic: 'wpt/none', qos: '0', broker: 'b', datatype: 'utf8', wires: [[]] },
+        {
+          id: 'b',
+          type: 'mqtt-broker',
+          broker,
+          autoConnect: true,
+          protocolVersion: 4,
+          keepalive: 10,
+          cleansession: true,
+        },
+        {
+          id: 'sub',
+          type: 'mqtt in',
+          topic: 'wpt/none',
+          qos: '0',
+          broker: 'b',
+          datatype: 'utf8',
+          wires: [[]],
+        },
         { id: 'p', type: 'wpt-postgres', url: db },
         { id: 'i', type: 'wpt-influxdb', url: 'http://127.0.0.1:1' },
-        { id: 'q', type: 'wpt-query', op: 'health', broker: 'b', postgres: 'p', influxdb: 'i', wires: [['out']] },
+        {
+          id: 'q',
+          type: 'wpt-query',
+          op: 'health',
+          broker: 'b',
+          postgres: 'p',
+          influxdb: 'i',
+          wires: [['out']],
+        },
         { id: 'out', type: 'helper' },
       ],
     );

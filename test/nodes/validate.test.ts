@@ -56,9 +56,14 @@ describe('node: wpt-validate', () => {
     const ok = next('ok');
     nr.getNode('v1').receive({ topic: 'iot/hubs/hub_01/status', payload: { state: 'online', cpu_temp: 40 } });
     await ok;
-    const fleet = nr.getNode('f1') as unknown as { counters: { snapshot(): { byKind: Record<string, { accepted: number; rejected: number }> } } };
+    const fleet = nr.getNode('f1') as unknown as {
+      counters: { snapshot(): { byKind: Record<string, { accepted: number; rejected: number }> } };
+    };
     assert.deepEqual(
-      { accepted: fleet.counters.snapshot().byKind.hubStatus?.accepted, rejected: fleet.counters.snapshot().byKind.hubStatus?.rejected },
+      {
+        accepted: fleet.counters.snapshot().byKind.hubStatus?.accepted,
+        rejected: fleet.counters.snapshot().byKind.hubStatus?.rejected,
+      },
       { accepted: 1, rejected: 1 },
     );
   });
@@ -72,7 +77,10 @@ describe('node: wpt-validate', () => {
   });
 
   it('refuses to work without a fleet', async () => {
-    await nr.load([fleetNode, validateNode], [{ id: 'v2', type: 'wpt-validate', fleet: '', wires: [[], []] }]);
+    await nr.load(
+      [fleetNode, validateNode],
+      [{ id: 'v2', type: 'wpt-validate', fleet: '', wires: [[], []] }],
+    );
     const node = nr.getNode('v2');
     const errored = new Promise<unknown>((resolve) => node.on('call:error', (c) => resolve(c.args[0])));
     node.receive({ topic: 'iot/hubs/h/info', payload: '{}' });

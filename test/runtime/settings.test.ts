@@ -5,7 +5,12 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { resolveSecrets, sha256, tokenMatches, SECRETS_FILE } from '../../runtime/secrets';
 import { apiAuthMiddleware, buildSettings } from '../../settings';
-import { decryptCredentials, encryptCredentials, splitMqttUrl, provisionMqttCredentials } from '../../runtime/flow-credentials';
+import {
+  decryptCredentials,
+  encryptCredentials,
+  splitMqttUrl,
+  provisionMqttCredentials,
+} from '../../runtime/flow-credentials';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-settings-'));
@@ -32,14 +37,22 @@ describe('runtime: secrets and settings', () => {
     const dir = tmpDir();
     const hash = bcrypt.hashSync('a long password', 4);
     const s = resolveSecrets(
-      { WPT_ADMIN_USER: 'ops', WPT_ADMIN_PASSWORD_HASH: hash, WPT_API_TOKEN: 'x'.repeat(20), WPT_CREDENTIAL_SECRET: 'k' },
+      {
+        WPT_ADMIN_USER: 'ops',
+        WPT_ADMIN_PASSWORD_HASH: hash,
+        WPT_API_TOKEN: 'x'.repeat(20),
+        WPT_CREDENTIAL_SECRET: 'k',
+      },
       dir,
     );
     assert.equal(s.adminUser, 'ops');
     assert.equal(s.adminPasswordHash, hash);
     assert.equal(s.credentialSecret, 'k');
     assert.deepEqual(s.generated, {});
-    assert.throws(() => resolveSecrets({ WPT_API_TOKEN: 'short' }, dir), /WPT_API_TOKEN: must be at least 16/);
+    assert.throws(
+      () => resolveSecrets({ WPT_API_TOKEN: 'short' }, dir),
+      /WPT_API_TOKEN: must be at least 16/,
+    );
     assert.throws(() => resolveSecrets({ WPT_ADMIN_PASSWORD: 'short' }, dir), /WPT_ADMIN_PASSWORD/);
     assert.throws(() => resolveSecrets({ WPT_ADMIN_PASSWORD_HASH: 'plain' }, dir), /bcrypt/);
     fs.rmSync(dir, { recursive: true });
@@ -55,7 +68,17 @@ describe('runtime: secrets and settings', () => {
     const mw = apiAuthMiddleware(sha256('good-token-good-token'));
     const run = (url: string, headers: Record<string, string> = {}) => {
       let nextCalled = false;
-      const res = { statusCode: 200, headers: {} as Record<string, string>, body: '', setHeader(k: string, v: string) { this.headers[k] = v; }, end(b: string) { this.body = b; } };
+      const res = {
+        statusCode: 200,
+        headers: {} as Record<string, string>,
+        body: '',
+        setHeader(k: string, v: string) {
+          this.headers[k] = v;
+        },
+        end(b: string) {
+          this.body = b;
+        },
+      };
       mw({ url, method: 'GET', headers } as never, res as never, () => (nextCalled = true));
       return { nextCalled, res };
     };
