@@ -1,0 +1,49 @@
+// PostgreSQL adapter: pool, migrations, repository, write queue.
+export { createPool, checkHealth, POOL_DEFAULTS, type PostgresConfig, type HealthResult } from './pool';
+export { migrate, MIGRATION_LOCK_KEY, type MigrateResult } from './migrations';
+export { MIGRATIONS, type Migration } from './migrations/index';
+export * from './rows';
+export {
+  createRepository,
+  upsertHubs,
+  upsertNodes,
+  upsertVehicles,
+  upsertVehicleProfiles,
+  upsertVehicleProfile,
+  upsertSessions,
+  insertDlmEvents,
+  loadState,
+  listHubs,
+  listNodes,
+  listVehicles,
+  getVehicle,
+  getSession,
+  listSessions,
+  listDlmEvents,
+  mergeSession,
+  mergeDefined,
+  dedupeBy,
+  toTimestamp,
+  hubKey,
+  nodeKey,
+  vehicleKey,
+  sessionKey,
+  dlmEventKey,
+  MAX_PAGE_SIZE,
+  type Queryable,
+  type Repository,
+  type RepositoryWriter,
+} from './repository';
+export {
+  WriteQueue,
+  isDataError,
+  systemTimers,
+  TABLE_ORDER,
+  type WriteItem,
+  type WriteRows,
+  type WriteTable,
+  type WritePriority,
+  type WriteQueueOptions,
+  type WriteQueueStats,
+  type TimerApi,
+} from './write-queue';
