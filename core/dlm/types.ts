@@ -1,0 +1,87 @@
+/**
+ * Types of the per-hub dynamic load management (DLM): allocation input/output,
+ * trigger reasons and the limit-change commands published to a hub.
+ *
+ * All power values are kW, all times epoch milliseconds. Pure data, no behaviour.
+ */
+
+/** How capacity is shared inside one class. */
+export type Policy = 'equal' | 'soc-priority';
+
+/** Classes are served in this order: every critical node before any normal node. */
+export type AllocClass = 'critical' | 'normal';
+
+export interface AllocInput {
+  /** Node id, unique inside the hub (duplicates are rejected). */
+  nodeId: string;
+  /** Nameplate power of the pad. Negative / non-finite values count as 0. */
+  maxPowerKw: number;
+  /** What the vehicle can take now; defaults to maxPowerKw, capped at maxPowerKw (e.g. less for taper). */
+  demandKw?: number;
+  /** Floor: the pad cannot run below it (it gets at least this or 0). 0 / missing = no floor. */
+  minPowerKw?: number;
+  /** Vehicle state of charge 0..100, or null when unknown. */
+  soc: number | null;
+  /** Decided upstream: priority vehicle, or SoC below critical_soc (with hysteresis). */
+  critical: boolean;
+}
+
+export interface AllocConfig {
+  policy: Policy;
+  /** Share of the grid capacity kept back, 0..1 (clamped). */
+  reserve: number;
+  /**
+   * Optional demand taper near full: above `fromSoc` the demand falls linearly from
+   * 100 % of maxPowerKw to `minFraction` × maxPowerKw at SoC 100.
+   */
+  taper?: { fromSoc: number; minFraction: number };
+}
+
+export interface NodeAllocation {
+  nodeId: string;
+  /** Power limit for the node, 0 ≤ limitKw ≤ demand ≤ maxPowerKw. */
+  limitKw: number;
+  cls: AllocClass;
+  /** Water-filling weight used (1 under `equal`). */
+  weight: number;
+  /** The node wants power (demand > 0) but gets none now: its floor did not fit or its class got nothing. */
+  deferred: boolean;
+}
+
+export interface AllocResult {
+  /** C = max_grid_capacity_kw × (1 − reserve). */
+  capacityKw: number;
+  /** Σ limitKw. */
+  totalKw: number;
+  /** One entry per input node, sorted by nodeId. */
+  allocations: NodeAllocation[];
+}
+
+export type TriggerReason =
+  | 'VEHICLE_CONNECTED'
+  | 'VEHICLE_DISCONNECTED'
+  | 'CHARGING_COMPLETE'
+  | 'PRIORITY_SHIFT'
+  | 'CAPACITY_CHANGED'
+  | 'NODE_FAULT'
+  | 'NODE_MAINTENANCE'
+  | 'GRID_OVERLOAD'
+  | 'REBALANCE'
+  | 'RESYNC';
+
+/** One limit change for one node, ready to become a DLMNotification on `iot/hubs/{hubId}/dlm/events`. */
+export interface DlmCommand {
+  hubId: string;
+  nodeId: string;
+  originalLimitKw: number;
+  newLimitKw: number;
+  reason: TriggerReason;
+  /** Id of the apply() call (allocation) this change belongs to. */
+  allocationId: string;
+  /** When the command is published (epoch ms). */
+  ts: number;
+  /** Σ of the limits in force (pessimistic) after this command. */
+  totalGridLoadKw: number;
+  /** max(0, C − Σ limits in force) after this command. */
+  availableCapacityKw: number;
+}
