@@ -1,0 +1,40 @@
+// InfluxDB adapter: point mapping (pure) and the buffered writer.
+export {
+  MEASUREMENTS,
+  MEASUREMENT_NAMES,
+  hubStatusPoint,
+  nodeStatusPoint,
+  nodeTelemetryPoint,
+  vehicleTelemetryPoint,
+  dlmAllocationPoint,
+  hubLoadPoint,
+  toLineProtocol,
+  formatTimestamp,
+  cleanText,
+  escapeMeasurement,
+  escapeKey,
+  quoteString,
+} from './points';
+export type {
+  InfluxPoint,
+  FieldValue,
+  FieldType,
+  Precision,
+  MeasurementName,
+  MeasurementSpec,
+  HubStatusInput,
+  HubStatusData,
+  NodeStatusInput,
+  NodeStatusData,
+  NodeTelemetryInput,
+  NodeTelemetryData,
+  VehicleTelemetryInput,
+  VehicleTelemetryData,
+  GeoLocationData,
+  DlmAllocationInput,
+  DlmNotificationData,
+  HubLoadInput,
+  HubLoadData,
+} from './points';
+export { InfluxWriter } from './writer';
+export type { InfluxWriterConfig, InfluxWriterStats, WriterState, PingResult } from './writer';
