@@ -1,0 +1,93 @@
+// wpt-store: writes twin changes (hubs, nodes, vehicles, charging sessions) and DLM events to
+// PostgreSQL through a bounded, batched, retrying write queue. Never blocks the flow.
+import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
+import type { PostgresNode } from '../lib/config-nodes';
+import { createRepository, WriteQueue, type WriteItem, type WriteQueueStats } from '../../adapters/postgres';
+import { changesToWrites, dlmEventToWrite } from '../../adapters/postgres/twin-mapping';
+import { decode, type InboundMessage } from '../../core/contract';
+import type { TwinChange } from '../../core/twin';
+import { num } from '../lib/red';
+
+function isChangeList(v: unknown): v is TwinChange[] {
+  return Array.isArray(v) && v.every((c) => c && typeof c === 'object' && typeof (c as TwinChange).type === 'string');
+}
+
+export = function register(RED: NodeAPI): void {
+  function WptStoreNode(this: NodeInstance, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const pg = RED.nodes.getNode(String(def.postgres ?? '')) as PostgresNode | null;
+    if (!pg?.pool) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('wpt-store.status.no-db') });
+      node.on('input', (_m: NodeMessage, _s, done) => done(new Error(RED._('wpt-store.errors.no-db'))));
+      return;
+    }
+    let lastStats: WriteQueueStats | undefined;
+    let statusTimer: ReturnType<typeof setTimeout> | undefined;
+    const showStatus = () => {
+      statusTimer = undefined;
+      const s = lastStats ?? queue.stats();
+      node.status(
+        s.connected
+          ? {
+              fill: s.dropped || s.rejected ? 'yellow' : 'green',
+              shape: 'dot',
+              text: RED._('wpt-store.status.ok', { ...s }),
+            }
+          : { fill: 'red', shape: 'ring', text: RED._('wpt-store.status.down', { ...s }) },
+      );
+    };
+    const queue = new WriteQueue(createRepository(pg.pool), {
+      flushMs: num(def.flushMs, 50),
+      batchSize: num(def.batchSize, 500),
+      maxQueued: num(def.maxQueued, 100000),
+      onStatus: (s) => {
+        if (lastStats?.connected !== s.connected) {
+          if (!s.connected) node.warn(RED._('wpt-store.log.down', { error: s.lastError ?? '' }));
+          else if (lastStats) node.log(RED._('wpt-store.log.up'));
+        }
+        lastStats = s;
+        statusTimer ??= setTimeout(showStatus, 250);
+      },
+      onReject: (item, err) => node.warn(RED._('wpt-store.log.rejected', { table: item.table, error: err.message })),
+    });
+    // Rows that arrive before the migrations ran wait in the queue; flush once they did.
+    pg.ready.then(
+      () => queue.flush().catch(() => {}),
+      () => {},
+    );
+
+    node.on('input', (msg: NodeMessage, _send, done) => {
+      let writes: WriteItem[];
+      if (isChangeList(msg.payload)) {
+        writes = changesToWrites(msg.payload);
+      } else {
+        const pre = msg.wpt as InboundMessage | undefined;
+        let m: InboundMessage | undefined = pre && typeof pre === 'object' && 'kind' in pre ? pre : undefined;
+        if (!m) {
+          const r = decode(typeof msg.topic === 'string' ? msg.topic : '', msg.payload, Date.now());
+          if (!r.ok) return done(new Error(r.errors.map((e) => e.message).join('; ')));
+          m = r.msg;
+        }
+        if (m.kind !== 'dlmEvent') {
+          return done(new Error(RED._('wpt-store.errors.kind', { kind: m.kind })));
+        }
+        writes = [dlmEventToWrite(m)];
+      }
+      for (const w of writes) queue.enqueue(w);
+      statusTimer ??= setTimeout(showStatus, 250);
+      done();
+    });
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (statusTimer) clearTimeout(statusTimer);
+      queue
+        .close(5000)
+        .then(({ remaining }) => {
+          if (remaining) node.warn(RED._('wpt-store.log.unwritten', { remaining }));
+        })
+        .catch(() => {})
+        .then(() => done());
+    });
+  }
+  RED.nodes.registerType('wpt-store', WptStoreNode);
+};
