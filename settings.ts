@@ -48,6 +48,23 @@ export function apiAuthMiddleware(apiTokenHash: string) {
   };
 }
 
+/**
+ * WebSocket upgrades of `websocket in/out` nodes do not pass through httpNodeMiddleware:
+ * paths under /api need the token too (header, or `?token=` since browsers cannot set headers).
+ */
+export function wsVerifyClient(apiTokenHash: string) {
+  return (
+    info: { req: IncomingMessage },
+    cb: (ok: boolean, code?: number, message?: string) => void,
+  ): void => {
+    const url = new URL(info.req.url ?? '/', 'http://x');
+    if (!url.pathname.startsWith('/api')) return cb(true);
+    const token = presentedToken(info.req) ?? url.searchParams.get('token') ?? undefined;
+    if (tokenMatches(token, apiTokenHash)) cb(true);
+    else cb(false, 401, 'API token required');
+  };
+}
+
 export function buildSettings(input: SettingsInput): Record<string, unknown> {
   const { env, userDir, packageRoot, secrets } = input;
   const level = envValue(env, 'WPT_LOG_LEVEL') ?? 'info';
@@ -69,6 +86,7 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
       sessionExpiryTime: 8 * 3600,
     },
     httpNodeMiddleware: apiAuthMiddleware(secrets.apiTokenHash),
+    webSocketNodeVerifyClient: wsVerifyClient(secrets.apiTokenHash),
     httpNodeCors: undefined,
     apiMaxLength: '1mb',
     logging: { console: { level, metrics: false, audit: false } },

@@ -1,6 +1,13 @@
 // Between the twin and PostgreSQL: twin changes → rows to write, stored rows → the
 // snapshot the twin restores from at start. Pure functions.
-import type { TwinChange, TwinSnapshot, HubRecord, NodeRecord, VehicleRecord, SessionRecord } from '../../core/twin';
+import type {
+  TwinChange,
+  TwinSnapshot,
+  HubRecord,
+  NodeRecord,
+  VehicleRecord,
+  SessionRecord,
+} from '../../core/twin';
 import type { SessionView } from '../../core/twin';
 import type { DlmEventMessage } from '../../core/contract';
 import type { WriteItem } from './write-queue';
@@ -125,7 +132,8 @@ export function changesToWrites(changes: readonly TwinChange[]): WriteItem[] {
  */
 export function dlmEventToWrite(m: DlmEventMessage): WriteItem {
   const d = m.data;
-  const source = d.source ?? 'hub';
+  // Our own notifications say `source: "wpt-dlm"`; in the database they are the orchestrator's.
+  const source = d.source === 'wpt-dlm' ? 'orchestrator' : (d.source ?? 'hub');
   const key = [m.hubId, d.affected_node_id, m.ts, d.new_limit, d.allocation_id ?? '', source].join('|');
   return {
     table: 'dlmEvents',
@@ -179,7 +187,9 @@ export function loadedStateToSnapshot(s: LoadedState): TwinSnapshot {
   const vehicles: VehicleRecord[] = s.vehicles.map((v) => ({
     vehicleId: v.vehicle_id,
     position:
-      v.latitude !== null && v.longitude !== null ? { latitude: v.latitude, longitude: v.longitude, altitude: 0 } : null,
+      v.latitude !== null && v.longitude !== null
+        ? { latitude: v.latitude, longitude: v.longitude, altitude: 0 }
+        : null,
     soc: v.soc,
     socSource: (v.soc_source as VehicleRecord['socSource']) ?? null,
     socClass: (v.soc_class as VehicleRecord['socClass']) ?? undefined,
@@ -190,20 +200,33 @@ export function loadedStateToSnapshot(s: LoadedState): TwinSnapshot {
     driver: v.driver,
     lastSeenMs: ms(v.last_seen),
   }));
+  // The power of a session's last sample is not a column of its own: it is the node's
+  // power_kw when the node's last telemetry (nodes.last_seen) is that sample. Without it the
+  // twin could not integrate the trapezoid from that sample to the first one after a restart.
+  const nodeRows = new Map(s.nodes.map((n) => [`${n.hub_id}\u0000${n.node_id}`, n]));
+  const lastPowerOf = (x: LoadedState['openSessions'][number]): number | undefined => {
+    const n = nodeRows.get(`${x.hub_id}\u0000${x.node_id}`);
+    const at = ms(x.last_sample_at);
+    return n && at !== null && n.power_kw !== null && ms(n.last_seen) === at ? n.power_kw : undefined;
+  };
   const sessions: SessionRecord[] = s.openSessions
     .filter((x) => x.vehicle_id !== null)
-    .map((x) => ({
-      sessionId: x.session_id,
-      hubId: x.hub_id,
-      nodeId: x.node_id,
-      vehicleId: x.vehicle_id as string,
-      startTs: x.start_time.getTime(),
-      endTs: null,
-      lastSampleTs: ms(x.last_sample_at),
-      energyKwh: x.energy_kwh,
-      peakPowerKw: x.peak_power_kw ?? 0,
-      startSoc: x.start_soc,
-      endSoc: x.end_soc,
-    }));
+    .map((x) => {
+      const lastPowerKw = lastPowerOf(x);
+      return {
+        sessionId: x.session_id,
+        hubId: x.hub_id,
+        nodeId: x.node_id,
+        vehicleId: x.vehicle_id as string,
+        startTs: x.start_time.getTime(),
+        endTs: null,
+        lastSampleTs: ms(x.last_sample_at),
+        ...(lastPowerKw !== undefined ? { lastPowerKw } : {}),
+        energyKwh: x.energy_kwh,
+        peakPowerKw: x.peak_power_kw ?? 0,
+        startSoc: x.start_soc,
+        endSoc: x.end_soc,
+      };
+    });
   return { version: 1, hubs, nodes, vehicles, sessions };
 }

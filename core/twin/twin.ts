@@ -15,6 +15,7 @@ import { sessionIdOf, sessionView, type SessionState } from './sessions';
 import {
   DEFAULT_TWIN_CONFIG,
   TwinInputError,
+  type AssignRejectReason,
   type AssignResult,
   type AssignmentClearReason,
   type GeoPoint,
@@ -311,6 +312,28 @@ export class Twin {
   }
 
   /**
+   * Why a request of vehicleId for (hubId, nodeId) would be refused now, or null when it
+   * would be accepted. Changes nothing (the REST API asks before publishing a request).
+   */
+  checkAssign(hubId: string, nodeId: string, vehicleId: string, nowMs: number): AssignRejectReason | null {
+    if (!isNum(nowMs) || !isId(hubId) || !isId(nodeId) || !isId(vehicleId)) return 'invalid-input';
+    const hub = this.hubMap.get(hubId);
+    const node = hub?.nodes.get(nodeId);
+    if (!hub || !node) return 'unknown-node';
+    if (!this.hubAvailable(hub)) return 'hub-unavailable';
+    if (node.state === 'faulted') return 'node-faulted';
+    if (this.maintenanceOf(node)) return 'node-maintenance';
+    const busyWith =
+      node.session?.vehicleId ??
+      (node.state === 'charging' ? node.statusVehicleId : null) ??
+      (node.assignedAtMs !== null && nowMs - node.assignedAtMs <= this.config.assignmentTimeoutS * 1000
+        ? node.assignedVehicleId
+        : null);
+    if (busyWith !== null && busyWith !== vehicleId) return 'node-busy';
+    return null;
+  }
+
+  /**
    * A request assigned vehicleId to (hubId, nodeId). Rejected (nothing changed) when the
    * node is unknown, its hub unavailable, the node faulted, in maintenance or busy with
    * another vehicle. `ts` is the request's message time (for ordering the SoC report).
@@ -323,23 +346,11 @@ export class Twin {
     nowMs: number,
     ts: number = nowMs,
   ): AssignResult {
-    if (!isNum(nowMs) || !isNum(ts) || !isId(hubId) || !isId(nodeId) || !isId(vehicleId)) {
-      return { ok: false, reason: 'invalid-input' };
-    }
+    if (!isNum(ts)) return { ok: false, reason: 'invalid-input' };
     if (soc !== null && !isSoc(soc)) return { ok: false, reason: 'invalid-input' };
-    const hub = this.hubMap.get(hubId);
-    const node = hub?.nodes.get(nodeId);
-    if (!hub || !node) return { ok: false, reason: 'unknown-node' };
-    if (!this.hubAvailable(hub)) return { ok: false, reason: 'hub-unavailable' };
-    if (node.state === 'faulted') return { ok: false, reason: 'node-faulted' };
-    if (this.maintenanceOf(node)) return { ok: false, reason: 'node-maintenance' };
-    const busyWith =
-      node.session?.vehicleId ??
-      (node.state === 'charging' ? node.statusVehicleId : null) ??
-      (node.assignedAtMs !== null && nowMs - node.assignedAtMs <= this.config.assignmentTimeoutS * 1000
-        ? node.assignedVehicleId
-        : null);
-    if (busyWith !== null && busyWith !== vehicleId) return { ok: false, reason: 'node-busy' };
+    const refused = this.checkAssign(hubId, nodeId, vehicleId, nowMs);
+    if (refused) return { ok: false, reason: refused };
+    const node = this.hubMap.get(hubId)!.nodes.get(nodeId)!;
 
     const out: TwinChange[] = [];
     const v = this.ensureVehicle(vehicleId, ts, out);

@@ -6,6 +6,7 @@ import type { IngestCounters } from '../../core/ingest/counters';
 import type { Twin, TwinChange } from '../../core/twin';
 import type { InboundMessage } from '../../core/contract';
 import type { LastLimit } from '../../adapters/postgres';
+import type { InfluxWriter } from '../../adapters/influx';
 
 /** Where a batch of twin changes came from. */
 export type ChangeOrigin = 'message' | 'tick' | 'restore' | 'operator';
@@ -39,5 +40,7 @@ export interface InfluxConfigNode extends NodeInstance {
   bucket: string;
   token: string;
   enabled: boolean;
-  health(timeoutMs?: number): Promise<{ ok: boolean; off?: boolean; error?: string }>;
+  /** The one buffered writer of this configuration, shared by every node using it; null when off. */
+  writer: InfluxWriter | null;
+  health(timeoutMs?: number): Promise<{ ok: boolean; off?: boolean; error?: string; latencyMs?: number }>;
 }

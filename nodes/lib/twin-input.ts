@@ -15,7 +15,11 @@ export interface TwinInputSpec {
   owns: ReadonlySet<TwinChangeType>;
 }
 
-function rejectMsg(node: NodeInstance, msg: NodeMessage, errors: Array<Pick<ValidationError, 'message'>>): NodeMessage {
+function rejectMsg(
+  node: NodeInstance,
+  msg: NodeMessage,
+  errors: Array<Pick<ValidationError, 'message'>>,
+): NodeMessage {
   const message = errors.map((e) => e.message).join('; ');
   msg.error = { message, errors, source: { id: node.id, type: node.type } };
   return msg;
@@ -62,6 +66,8 @@ export function registerTwinInputNode(RED: NodeAPI, spec: TwinInputSpec): void {
       const now = Date.now();
       const topic = typeof msg.topic === 'string' ? msg.topic : '';
       let inbound: InboundMessage;
+      // Messages decoded here are counted here; those from wpt-validate were counted there.
+      let decodedHere = false;
       const pre = msg.wpt as InboundMessage | undefined;
       if (pre && typeof pre === 'object' && typeof pre.kind === 'string' && 'data' in pre) {
         inbound = pre;
@@ -75,14 +81,17 @@ export function registerTwinInputNode(RED: NodeAPI, spec: TwinInputSpec): void {
           return done();
         }
         inbound = r.msg;
-        fleet.counters.accept(inbound.kind);
+        decodedHere = true;
       }
       if (!kinds.has(inbound.kind)) {
         rejected++;
-        send([null, rejectMsg(node, msg, [{ message: RED._(`${ns}.errors.kind`, { kind: inbound.kind, topic }) }])]);
+        const message = RED._(`${ns}.errors.kind`, { kind: inbound.kind, topic });
+        if (decodedHere) fleet.counters.reject(inbound.kind, topic, message, now);
+        send([null, rejectMsg(node, msg, [{ message }])]);
         refresh();
         return done();
       }
+      if (decodedHere) fleet.counters.accept(inbound.kind);
       try {
         const changes = fleet.ingest(inbound, now);
         accepted++;

@@ -55,15 +55,20 @@ export = function register(RED: NodeAPI): void {
       node.publish(changes, 'restore');
     })();
     // Without its history the fleet still runs (from retained info/status); say so loudly.
-    node.ready = node.ready.catch((err: Error) => node.error(RED._('wpt-fleet.errors.restore', { message: err.message })));
+    node.ready = node.ready.catch((err: Error) =>
+      node.error(RED._('wpt-fleet.errors.restore', { message: err.message })),
+    );
 
-    const tick = setInterval(() => {
-      try {
-        node.publish(node.twin.tick(Date.now()), 'tick');
-      } catch (err) {
-        node.error(err);
-      }
-    }, num(def.tickMs, 1000));
+    const tick = setInterval(
+      () => {
+        try {
+          node.publish(node.twin.tick(Date.now()), 'tick');
+        } catch (err) {
+          node.error(err);
+        }
+      },
+      num(def.tickMs, 1000),
+    );
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(tick);
       node.events.removeAllListeners();

@@ -9,7 +9,10 @@ import type { TwinChange } from '../../core/twin';
 import { num } from '../lib/red';
 
 function isChangeList(v: unknown): v is TwinChange[] {
-  return Array.isArray(v) && v.every((c) => c && typeof c === 'object' && typeof (c as TwinChange).type === 'string');
+  return (
+    Array.isArray(v) &&
+    v.every((c) => c && typeof c === 'object' && typeof (c as TwinChange).type === 'string')
+  );
 }
 
 export = function register(RED: NodeAPI): void {
@@ -49,7 +52,8 @@ export = function register(RED: NodeAPI): void {
         lastStats = s;
         statusTimer ??= setTimeout(showStatus, 250);
       },
-      onReject: (item, err) => node.warn(RED._('wpt-store.log.rejected', { table: item.table, error: err.message })),
+      onReject: (item, err) =>
+        node.warn(RED._('wpt-store.log.rejected', { table: item.table, error: err.message })),
     });
     // Rows that arrive before the migrations ran wait in the queue; flush once they did.
     pg.ready.then(

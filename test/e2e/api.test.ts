@@ -1,0 +1,326 @@
+// The REST API through the real runtime: every route, status code, filter and page; auth;
+// the OpenAPI document in step with the shipped flows; the WebSocket feed.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import WebSocket from 'ws';
+import { startRuntime, readCapture, ROOT, type RuntimeHandle } from '../helpers/runtime';
+import { OPENAPI_DOCUMENT, toExpressPath } from '../../core/api';
+
+type Json = Record<string, unknown> & { items?: Array<Record<string, unknown>>; total?: number };
+
+describe('e2e: REST API', function () {
+  this.timeout(120000);
+  let rt: RuntimeHandle;
+  let client: MqttClient;
+
+  async function api(
+    method: string,
+    p: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Json }> {
+    const r = await fetch(`${rt.url}${p}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${rt.apiToken}`,
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(text) as Json;
+    } catch {
+      throw new Error(`${method} ${p}: ${r.status} not JSON: ${text.slice(0, 200)}`);
+    }
+    return { status: r.status, body: parsed };
+  }
+
+  async function until<T>(fn: () => Promise<T>, okFn: (v: T) => boolean, ms = 15000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await fn();
+      if (okFn(v) || Date.now() > end) return v;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
+  /** Keeps the hub fresh (it goes stale after 10 s of silence). */
+  async function heartbeat(): Promise<void> {
+    await client.publishAsync('iot/hubs/hub_01/status', JSON.stringify({ state: 'online', cpu_temp: 50 }), {
+      qos: 1,
+    });
+  }
+
+  before(async () => {
+    rt = await startRuntime();
+    client = await mqtt.connectAsync(rt.mqttUrl, { clientId: `wpt-api-e2e-${process.pid}` });
+    for (const m of readCapture()) await client.publishAsync(m.topic, m.payload, { qos: 1 });
+    await until(
+      () => api('GET', '/api/hubs/hub_01'),
+      (r) => r.status === 200 && (r.body.nodes as unknown[]).length === 3,
+    );
+  });
+
+  after(async () => {
+    await client?.endAsync();
+    await rt?.stop();
+    if (rt) fs.rmSync(rt.userDir, { recursive: true, force: true });
+  });
+
+  it('refuses every route but /api/health without the token', async () => {
+    const doc = OPENAPI_DOCUMENT.paths as Record<string, Record<string, unknown>>;
+    for (const [p, methods] of Object.entries(doc)) {
+      const concrete = p.replace(/\{[^}]+\}/g, 'x');
+      for (const m of Object.keys(methods)) {
+        const r = await fetch(`${rt.url}${concrete}`, { method: m.toUpperCase() });
+        if (p === '/api/health') assert.equal(r.status, 200);
+        else assert.equal(r.status, 401, `${m} ${p}`);
+      }
+    }
+  });
+
+  it('serves an OpenAPI 3.1 document that matches the routes of the shipped flows', async () => {
+    const r = await api('GET', '/api/openapi.json');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.openapi, '3.1.0');
+    const flows = fs
+      .readdirSync(path.join(ROOT, 'flows'))
+      .flatMap(
+        (f) =>
+          JSON.parse(fs.readFileSync(path.join(ROOT, 'flows', f), 'utf8')) as Array<Record<string, string>>,
+      );
+    const routes = new Set(flows.filter((n) => n.type === 'http in').map((n) => `${n.method} ${n.url}`));
+    const documented = new Set(
+      Object.entries(r.body.paths as Record<string, object>).flatMap(([p, ms]) =>
+        Object.keys(ms).map((m) => `${m} ${toExpressPath(p)}`),
+      ),
+    );
+    assert.deepEqual([...routes].sort(), [...documented].sort());
+  });
+
+  it('lists hubs live with load, capacity, utilisation and nodes', async () => {
+    await heartbeat();
+    const r = await api('GET', '/api/hubs');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.total, 1);
+    const hub = r.body.items![0]!;
+    assert.equal(hub.hub_id, 'hub_01');
+    assert.equal(hub.max_grid_capacity_kw, 140);
+    assert.equal(hub.state, 'online');
+    const nodes = hub.nodes as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      nodes.map((n) => n.node_id),
+      ['node_01', 'node_02', 'node_03'],
+    );
+    const load = nodes.reduce((s, n) => s + (n.power_kw as number), 0);
+    assert.ok(Math.abs((hub.load_kw as number) - load) < 0.01);
+    assert.ok(Math.abs((hub.utilisation as number) - load / 140) < 0.001);
+    const n1 = nodes[0]!;
+    assert.equal(n1.state, 'charging');
+    assert.equal(n1.vehicle_id, 'vehicle_01');
+    assert.equal(n1.soc, 35);
+  });
+
+  it('answers one hub, 404 for an unknown one and 400 for a bad id', async () => {
+    assert.equal((await api('GET', '/api/hubs/hub_01')).status, 200);
+    const nf = await api('GET', '/api/hubs/hub_99');
+    assert.equal(nf.status, 404);
+    assert.match(String(nf.body.message), /hub_99/);
+    const bad = await api('GET', `/api/hubs/${'x'.repeat(51)}`);
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body.message), /hub_id/);
+  });
+
+  it('lists vehicles with live SoC and open session; registers and updates profiles', async () => {
+    const list = await api('GET', '/api/vehicles');
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.body.items!.map((v) => v.vehicle_id).sort(), ['vehicle_01', 'vehicle_02']);
+    const v1 = await api('GET', '/api/vehicles/vehicle_01');
+    assert.equal(v1.status, 200);
+    assert.equal(v1.body.soc, 35);
+    assert.equal((v1.body.open_session as Record<string, unknown>).node_id, 'node_01');
+    assert.equal((await api('GET', '/api/vehicles/nobody')).status, 404);
+
+    const upd = await api('POST', '/api/vehicles', {
+      vehicle_id: 'vehicle_01',
+      model: 'Model W',
+      manufacturer: 'Wireless Motors',
+      driver: "O'Brien",
+      battery_capacity_kwh: 75,
+      priority: true,
+    });
+    assert.equal(upd.status, 200);
+    assert.equal(upd.body.model, 'Model W');
+    assert.equal(upd.body.priority, true);
+    assert.equal(upd.body.soc_class, 'critical', 'a priority vehicle is critical');
+    const created = await api('POST', '/api/vehicles', {
+      vehicle_id: 'vehicle_new',
+      battery_capacity_kwh: 40,
+    });
+    assert.equal(created.status, 201);
+    assert.equal((await api('GET', '/api/vehicles/vehicle_new')).body.battery_capacity_kwh, 40);
+
+    const bad = await api('POST', '/api/vehicles', {
+      vehicle_id: 'a/b',
+      battery_capacity_kwh: -1,
+      priority: 'yes',
+    });
+    assert.equal(bad.status, 400);
+    const errs = bad.body.errors as string[];
+    assert.ok(errs.some((e) => e.startsWith('vehicle_id:')));
+    assert.ok(errs.some((e) => e.startsWith('battery_capacity_kwh:')));
+    assert.ok(errs.some((e) => e.startsWith('priority:')));
+    const broken = await api('POST', '/api/vehicles', '{"vehicle_id": ');
+    assert.equal(broken.status, 400);
+  });
+
+  it('lists charging sessions from PostgreSQL with filters and pages', async () => {
+    const all = await until(
+      () => api('GET', '/api/sessions'),
+      (r) => r.status === 200 && r.body.total === 2,
+    );
+    assert.equal(all.body.total, 2);
+    const one = await api('GET', '/api/sessions?vehicle_id=vehicle_02');
+    assert.equal(one.body.total, 1);
+    assert.equal(one.body.items![0]!.node_id, 'node_02');
+    assert.equal((await api('GET', '/api/sessions?active=true')).body.total, 2);
+    assert.equal((await api('GET', '/api/sessions?active=false')).body.total, 0);
+    assert.equal((await api('GET', '/api/sessions?hub_id=hub_01&node_id=node_01')).body.total, 1);
+    assert.equal(
+      (await api('GET', '/api/sessions?from=2030-01-01T00:00:00Z')).body.total,
+      2,
+      'open sessions overlap any later time',
+    );
+    assert.equal((await api('GET', '/api/sessions?to=2020-01-01T00:00:00Z')).body.total, 0);
+    const p1 = await api('GET', '/api/sessions?limit=1&offset=0');
+    const p2 = await api('GET', '/api/sessions?limit=1&offset=1');
+    assert.equal(p1.body.items!.length, 1);
+    assert.equal(p2.body.items!.length, 1);
+    assert.notEqual(p1.body.items![0]!.session_id, p2.body.items![0]!.session_id);
+    for (const q of [
+      'limit=0',
+      'limit=5000',
+      'active=maybe',
+      'from=yesterday',
+      'hub_id=a%2Bb',
+      'colour=red',
+    ]) {
+      const r = await api('GET', `/api/sessions?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.match(String(r.body.message), new RegExp(q.split('=')[0]!), q);
+    }
+  });
+
+  it('lists DLM events with their source, filters and pages', async () => {
+    const all = await until(
+      () => api('GET', '/api/dlm/events?hub_id=hub_01&source=hub'),
+      (r) => r.status === 200 && r.body.total === 3,
+    );
+    assert.equal(all.body.total, 3, "the three events of the hub's own DLM in the capture");
+    assert.ok(all.body.items!.every((e) => e.source === 'hub'));
+    assert.equal((await api('GET', '/api/dlm/events?node_id=node_02&source=hub')).body.total, 2);
+    assert.equal((await api('GET', '/api/dlm/events?since=2026-11-26T07:13:50Z&source=hub')).body.total, 2);
+    assert.equal((await api('GET', '/api/dlm/events?limit=2&source=hub')).body.items!.length, 2);
+    assert.equal((await api('GET', '/api/dlm/events?since=nope')).status, 400);
+  });
+
+  it('publishes a charge request at QoS 1 and answers 202, refusing what cannot be done', async () => {
+    await heartbeat();
+    const seen = new Promise<{ topic: string; payload: Record<string, unknown> }>((resolve) => {
+      client.on('message', (topic, payload) => {
+        if (topic === 'iot/hubs/hub_01/requests') {
+          const p = JSON.parse(payload.toString()) as Record<string, unknown>;
+          if (p.vehicle_id === 'vehicle_new') resolve({ topic, payload: p });
+        }
+      });
+    });
+    await client.subscribeAsync('iot/hubs/hub_01/requests', { qos: 1 });
+    await api('POST', '/api/vehicles', { vehicle_id: 'vehicle_new' });
+    const r = await api('POST', '/api/nodes/hub_01/node_03/charge', {
+      vehicle_id: 'vehicle_new',
+      soc_percent: 42,
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const got = await seen;
+    assert.equal(got.payload.node_id, 'node_03');
+    assert.equal(got.payload.soc_percent, 42);
+
+    assert.equal(
+      (await api('POST', '/api/nodes/hub_01/node_02/charge', { vehicle_id: 'vehicle_new', soc_percent: 10 }))
+        .status,
+      409,
+    );
+    assert.equal(
+      (await api('POST', '/api/nodes/hub_01/node_09/charge', { vehicle_id: 'vehicle_new' })).status,
+      404,
+    );
+    assert.equal(
+      (await api('POST', '/api/nodes/hub_01/node_03/charge', { vehicle_id: 'ghost' })).status,
+      404,
+    );
+    const bad = await api('POST', '/api/nodes/hub_01/node_03/charge', { soc_percent: 101 });
+    assert.equal(bad.status, 400);
+    assert.ok((bad.body.errors as string[]).some((e) => e.startsWith('soc_percent:')));
+  });
+
+  it('gives JSON 404 for an unknown API route', async () => {
+    const r = await api('GET', '/api/nothing-here');
+    assert.equal(r.status, 404);
+  });
+
+  it('streams live changes over the WebSocket, filtered per client, with the token', async () => {
+    const wsUrl = rt.url.replace('http', 'ws') + '/api/ws';
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(wsUrl);
+        ws.on('open', resolve);
+        ws.on('error', reject);
+      }),
+    );
+    const ws = new WebSocket(`${wsUrl}?token=${encodeURIComponent(rt.apiToken)}`);
+    await new Promise((resolve, reject) => {
+      ws.on('open', resolve);
+      ws.on('error', reject);
+    });
+    const messages: unknown[] = [];
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    ws.send(JSON.stringify({ vehicle_id: 'vehicle_02' }));
+    await until(
+      async () => messages.length,
+      (n) => n >= 1,
+    );
+    assert.deepEqual(messages[0], { subscribed: { hub_id: null, vehicle_id: 'vehicle_02' } });
+    await client.publishAsync(
+      'iot/vehicles/vehicle_02/telemetry',
+      JSON.stringify({
+        geo_location: { latitude: 44.6, longitude: 10.9 },
+        battery_level: 71,
+        is_charging: true,
+      }),
+    );
+    await client.publishAsync(
+      'iot/vehicles/vehicle_01/telemetry',
+      JSON.stringify({
+        geo_location: { latitude: 44.6, longitude: 10.9 },
+        battery_level: 36,
+        is_charging: true,
+      }),
+    );
+    await until(
+      async () => messages.length,
+      (n) => n >= 2,
+    );
+    const changes = messages.slice(1).flat() as Array<{ vehicleId?: string }>;
+    assert.ok(changes.length > 0);
+    assert.ok(
+      changes.every((c) => c.vehicleId === 'vehicle_02'),
+      JSON.stringify(changes),
+    );
+    ws.close();
+  });
+});
