@@ -1,0 +1,25 @@
+export type {
+  RecConfig,
+  RecHub,
+  RecNode,
+  RecRequest,
+  RecResult,
+  RecValidation,
+  Recommendation,
+} from './types';
+export {
+  DEFAULT_REC_CONFIG,
+  DEFAULT_UNKNOWN_END_WAIT_MIN,
+  EARTH_RADIUS_KM,
+  haversineKm,
+  rangeKm,
+  recommend,
+  recommendExhaustive,
+} from './recommend';
+export {
+  DEFAULT_BATTERY_CAPACITY_KWH,
+  DEFAULT_LIMIT,
+  DEFAULT_TARGET_SOC,
+  MAX_LIMIT,
+  validateRecRequest,
+} from './validate';
