@@ -8,6 +8,7 @@ import { resolveSecrets } from './secrets';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { buildSettings } from '../settings';
+import { startSimulator } from '../sim/runner';
 import { encryptCredentials, provisionMqttCredentials, splitMqttUrl } from './flow-credentials';
 
 export interface RunningApp {
@@ -182,6 +183,21 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
     await RED.start();
     // Stopped in reverse order: Node-RED first, then the server, the database, the broker.
     started.push({ name: 'Node-RED', stop: () => RED.stop() });
+
+    // Demo: a simulated fleet (3 hubs × 4 pads, 20 vehicles) on the same broker.
+    if (envValue(env, 'WPT_DEMO') === '1') {
+      const sim = await startSimulator({
+        url: mqttUrl,
+        ...(mqttUser ? { username: mqttUser, password: mqttPassword } : {}),
+        hubs: 3,
+        nodesPerHub: 4,
+        vehicles: 20,
+        seed: 1,
+        log: (l: string) => log(`[sim] ${l}`),
+      });
+      started.push({ name: 'simulator', stop: () => sim.stop({ clearRetained: true }) });
+      log('[wpt] demo: simulated fleet of 3 hubs × 4 nodes, 20 vehicles (WPT_DEMO=1)');
+    }
 
     const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
     const url = `http://${shownHost}:${port}`;

@@ -320,3 +320,26 @@ describe('e2e: a broker that needs a login', function () {
     }
   });
 });
+
+describe('e2e: demo mode', function () {
+  this.timeout(60000);
+
+  it('runs a simulated fleet that the orchestrator sees', async () => {
+    const rt = await startRuntime({ env: { WPT_DEMO: '1' } });
+    try {
+      const end = Date.now() + 20000;
+      let hubs: Array<{ hub_id: string; nodes: unknown[] }> = [];
+      while (Date.now() < end) {
+        const r = await fetch(`${rt.url}/api/hubs`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
+        hubs = ((await r.json()) as { items: typeof hubs }).items;
+        if (hubs.length >= 3 && hubs.every((h) => h.nodes.length === 4)) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(hubs.length, 3, JSON.stringify(hubs.map((h) => h.hub_id)));
+      assert.ok(hubs.every((h) => h.nodes.length === 4));
+    } finally {
+      assert.equal(await rt.stop(), 0, rt.output());
+      fs.rmSync(rt.userDir, { recursive: true, force: true });
+    }
+  });
+});
