@@ -23,3 +23,4 @@ export {
   MAX_LIMIT,
   validateRecRequest,
 } from './validate';
+export { recHubsFromTwin, expectedEndMs, type RecTwin, type FromTwinOptions } from './from-twin';

@@ -268,6 +268,83 @@ describe('e2e: REST API', function () {
     assert.ok((bad.body.errors as string[]).some((e) => e.startsWith('soc_percent:')));
   });
 
+  it('recommends the hub where the vehicle is charged soonest, judged on the power it would get', async () => {
+    // A second hub ~5 km north with free capacity, published by the test.
+    const far = {
+      hub_id: 'hub_far',
+      location: { latitude: 44.6919, longitude: 10.9252, altitude: 40 },
+      max_grid_capacity_kw: 300,
+      ip_address: '10.0.0.2',
+      firmware_version: '1.0.0',
+    };
+    await client.publishAsync('iot/hubs/hub_far/info', JSON.stringify(far), { qos: 1 });
+    await client.publishAsync('iot/hubs/hub_far/status', JSON.stringify({ state: 'online', cpu_temp: 40 }), {
+      qos: 1,
+    });
+    for (const n of ['pad_a', 'pad_b']) {
+      await client.publishAsync(
+        `iot/hubs/hub_far/nodes/${n}/info`,
+        JSON.stringify({ node_id: n, hub_id: 'hub_far', name: null, max_power_kw: 150 }),
+        { qos: 1 },
+      );
+      await client.publishAsync(
+        `iot/hubs/hub_far/nodes/${n}/status`,
+        JSON.stringify({ state: 'idle', current_vehicle_id: null, error_code: 0 }),
+        { qos: 1 },
+      );
+    }
+    await heartbeat();
+    await until(
+      () => api('GET', '/api/hubs/hub_far'),
+      (r) => r.status === 200 && (r.body.nodes as unknown[]).length === 2,
+    );
+    await new Promise((r) => setTimeout(r, 300)); // the recommender refreshes its view every 250 ms
+    const r = await api('POST', '/api/recommendations', {
+      latitude: 44.6469,
+      longitude: 10.9252,
+      battery_level: 30,
+      limit: 5,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const best = r.body.best as Record<string, number | string>;
+    const alts = r.body.alternatives as Array<Record<string, number | string>>;
+    assert.equal(best.hub_id, 'hub_far');
+    assert.equal(best.available_power_kw, 150);
+    assert.ok(Math.abs((best.distance_km as number) - 5.0) < 0.1, String(best.distance_km));
+    for (const f of [
+      'hub_id',
+      'node_id',
+      'hub_latitude',
+      'hub_longitude',
+      'distance_km',
+      'estimated_wait_time_min',
+      'available_power_kw',
+    ]) {
+      assert.ok(f in best, f);
+    }
+    const near = alts.find((a) => a.hub_id === 'hub_01');
+    assert.ok(near, 'the near hub is an alternative');
+    assert.equal(near.node_id, 'node_03');
+    assert.ok((near.available_power_kw as number) < 78, 'what-if power, not the 78 kW nameplate');
+    assert.ok((near.total_time_min as number) > (best.total_time_min as number));
+
+    const unreachable = await api('POST', '/api/recommendations', {
+      latitude: -33.9,
+      longitude: 151.2,
+      battery_level: 5,
+    });
+    assert.equal(unreachable.status, 404);
+    assert.match(String(unreachable.body.message), /reach/);
+    const bad = await api('POST', '/api/recommendations', { latitude: 123, battery_level: 'full' });
+    assert.equal(bad.status, 400);
+    const errs = bad.body.errors as string[];
+    assert.ok(
+      errs.some((e) => e.startsWith('latitude:')) &&
+        errs.some((e) => e.startsWith('longitude:')) &&
+        errs.some((e) => e.startsWith('battery_level:')),
+    );
+  });
+
   it('gives JSON 404 for an unknown API route', async () => {
     const r = await api('GET', '/api/nothing-here');
     assert.equal(r.status, 404);
