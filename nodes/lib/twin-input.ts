@@ -1,7 +1,8 @@
 // Shared body of the nodes that feed the twin from MQTT (wpt-hub-registry, wpt-soc-tracker):
 // decode (or take msg.wpt from wpt-validate), apply to the fleet's twin, send the changes on
-// output 1 and rejects on output 2, count both. Changes made by the fleet's clock (tick) are
-// sent by the node that owns their type, so each change leaves the flow once.
+// output 1 and rejects on output 2, count both. Changes made by the fleet's clock (tick), a
+// restore or an operator are sent by the node that owns their type, so each change leaves the
+// flow once.
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from './red';
 import type { FleetNode, ChangeOrigin } from './config-nodes';
 import { decode, type InboundMessage, type TopicKind, type ValidationError } from '../../core/contract';
@@ -54,7 +55,10 @@ export function registerTwinInputNode(RED: NodeAPI, spec: TwinInputSpec): void {
     };
 
     const onChanges = (changes: TwinChange[], origin: ChangeOrigin) => {
-      if (origin === 'message' || origin === 'operator') return;
+      // Changes of messages are sent by the node that took the message (below). Those of the
+      // clock, a restore or an operator action (a request assigned by wpt-dlm-allocator, a
+      // profile edited through the API) have no message: the node owning their type sends them.
+      if (origin === 'message') return;
       const mine = changes.filter((c) => spec.owns.has(c.type));
       if (mine.length) node.send([{ topic: origin, payload: mine }, null]);
       refresh();

@@ -1,0 +1,192 @@
+// End to end: the runtime with the shipped flows and INFLUX_URL set; the sample capture of
+// the original hub published through the broker; the points read back from the server of
+// the Influx v2 write API (VictoriaMetrics: `<measurement>_<field>` series, tags as labels).
+// Needs `npm run build` (dist/) like the other runtime tests.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { influxUrl } from '../helpers/services';
+import { makeUserDir, readCapture, startRuntime, ROOT, type RuntimeHandle } from '../helpers/runtime';
+import { shippedFlows } from '../../runtime/app';
+import { decode } from '../../core/contract';
+
+interface Series {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+interface FlowNode {
+  id: string;
+  type: string;
+  links?: string[];
+  [k: string]: unknown;
+}
+
+async function forceFlush(url: string): Promise<void> {
+  const r = await fetch(`${url}/internal/force_flush`, { method: 'POST' });
+  await r.arrayBuffer();
+  if (!r.ok) await (await fetch(`${url}/internal/force_flush`)).arrayBuffer();
+}
+async function exportSeries(url: string, match: string): Promise<Series[]> {
+  const r = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match }).toString()}`);
+  assert.equal(r.status, 200, `export ${match}`);
+  return (await r.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Series);
+}
+async function exportWhen(
+  url: string,
+  match: string,
+  done: (s: Series[]) => boolean,
+  ms = 15_000,
+): Promise<Series[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    await forceFlush(url);
+    const s = await exportSeries(url, match);
+    if (done(s) || Date.now() > end) return s;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+const distinct = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);
+
+/**
+ * The shipped flows with every link completed both ways, as the editor stores them: a
+ * `link in` that names a `link out` is added to that out's targets.
+ */
+function linkedShippedFlows(): FlowNode[] {
+  const flows = shippedFlows(ROOT) as FlowNode[];
+  const byId = new Map(flows.map((n) => [n.id, n]));
+  for (const n of flows) {
+    if (n.type !== 'link in') continue;
+    for (const outId of n.links ?? []) {
+      const out = byId.get(outId);
+      if (out?.type === 'link out') {
+        out.links ??= [];
+        if (!out.links.includes(n.id)) out.links.push(n.id);
+      }
+    }
+  }
+  return flows;
+}
+
+describe('e2e: runtime with INFLUX_URL → time series of the sample capture', function () {
+  this.timeout(120_000);
+  let url: string;
+  let rt: RuntimeHandle | undefined;
+  const run = `e2e${crypto.randomBytes(3).toString('hex')}`;
+  const hub = `${run}_hub_01`;
+  const vehicle = `${run}_vehicle_01`;
+
+  before(async function () {
+    const u = await influxUrl();
+    if (!u) {
+      console.log('      (no Influx write API server available: skipped)');
+      this.skip();
+    }
+    url = u;
+    const flows = linkedShippedFlows();
+    assert.ok(
+      flows.some((n) => n.type === 'wpt-timeseries'),
+      'the shipped flows have a wpt-timeseries node',
+    );
+    const userDir = makeUserDir();
+    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
+    rt = await startRuntime({
+      userDir,
+      env: { INFLUX_URL: url, INFLUX_ORG: 'wpt', INFLUX_BUCKET: 'wpt' },
+    });
+  });
+  after(async () => {
+    if (rt) {
+      const code = await rt.stop();
+      if (code !== 0) console.log(rt.output().slice(-3000));
+    }
+  });
+
+  it('stores the four Telegraf measurements of the capture with their tags, and the hub load', async () => {
+    assert.ok(rt);
+    const capture = readCapture().map(({ topic, payload }) => ({
+      topic: topic.replaceAll('hub_01', hub).replaceAll('vehicle_01', vehicle),
+      payload: payload
+        .replaceAll('"hub_01"', JSON.stringify(hub))
+        .replaceAll('"vehicle_01"', JSON.stringify(vehicle)),
+    }));
+    const client = await mqtt.connectAsync(rt.mqttUrl, { clientId: `${run}-pub`, reconnectPeriod: 0 });
+    try {
+      for (const m of capture) await client.publishAsync(m.topic, m.payload, { qos: 1 });
+    } finally {
+      await client.endAsync();
+    }
+
+    // What must arrive: per series (measurement, ids), the distinct millisecond timestamps.
+    const sent = Date.now();
+    // A payload without a timestamp is stamped when the runtime receives it (NaN: any time).
+    const want = new Map<string, { match: string; ts: number[] }>();
+    const add = (key: string, match: string, ts: number) => {
+      const e = want.get(key) ?? { match, ts: [] };
+      e.ts.push(Math.floor(ts));
+      want.set(key, e);
+    };
+    for (const m of capture) {
+      const r = decode(m.topic, m.payload, Number.NaN);
+      assert.ok(r.ok, `${m.topic} decodes`);
+      const d = r.msg;
+      if (d.kind === 'hubStatus') add('hub_status', `hub_status_cpu_temp{hub_id="${hub}"}`, d.ts);
+      else if (d.kind === 'nodeStatus') {
+        add(`ns ${d.nodeId}`, `node_status_error_code{hub_id="${hub}",node_id="${d.nodeId}"}`, d.ts);
+      } else if (d.kind === 'nodeTelemetry') {
+        add(`nt ${d.nodeId}`, `node_telemetry_power_kw{hub_id="${hub}",node_id="${d.nodeId}"}`, d.ts);
+      } else if (d.kind === 'vehicleTelemetry') {
+        add('vt', `vehicle_telemetry_battery_level{vehicle_id="${vehicle}"}`, d.ts);
+      }
+    }
+    assert.equal(want.size, 1 + 3 + 3 + 1);
+    for (const [key, w] of want) {
+      const expected = distinct(w.ts);
+      const series = await exportWhen(
+        url,
+        w.match,
+        (s) => s.length === 1 && distinct(s[0]?.timestamps ?? []).length >= expected.length,
+      );
+      assert.equal(series.length, 1, `${key}: one series (${w.match})\n${rt.output().slice(-2000)}`);
+      const got = distinct(series[0]?.timestamps ?? []);
+      assert.equal(got.length, expected.length, `${key}: points`);
+      expected.forEach((t, i) => {
+        if (Number.isNaN(t)) assert.ok(Math.abs((got[i] as number) - sent) < 60_000, `${key}: receipt time`);
+        else assert.equal(got[i], t, `${key}: timestamp`);
+      });
+    }
+
+    // every numeric/boolean field of node telemetry is there, tagged hub_id + node_id
+    const nt = await exportSeries(url, `{__name__=~"node_telemetry_.*",hub_id="${hub}",node_id="node_01"}`);
+    const names = nt.map((s) => s.metric.__name__).sort();
+    for (const f of ['voltage', 'current', 'power_kw', 'power_limit_kw', 'is_occupied']) {
+      assert.ok(names.includes(`node_telemetry_${f}`), `node_telemetry_${f} stored (${names.join(', ')})`);
+    }
+
+    // DLM commands of the allocator (the capture's requests) → dlm_allocation, limit per node
+    const dlm = await exportWhen(url, `dlm_allocation_limit_kw{hub_id="${hub}"}`, (s) => s.length >= 1);
+    assert.ok(dlm.length >= 1, 'dlm_allocation points from the allocator');
+    for (const s of dlm) {
+      assert.ok(s.metric.node_id && s.metric.trigger_reason, JSON.stringify(s.metric));
+      assert.ok(s.values.every((v) => v >= 0 && v <= 140));
+    }
+
+    // hub load, from the twin's node telemetry: capacity 140 kW from the hub's info
+    const load = await exportWhen(url, `{__name__=~"hub_load_.*",hub_id="${hub}"}`, (s) => s.length >= 3);
+    const cap = load.find((s) => s.metric.__name__ === 'hub_load_capacity_kw');
+    const kw = load.find((s) => s.metric.__name__ === 'hub_load_load_kw');
+    const util = load.find((s) => s.metric.__name__ === 'hub_load_utilisation');
+    assert.ok(cap && kw && util, `hub_load series: ${load.map((s) => s.metric.__name__).join(', ')}`);
+    assert.ok(cap.values.every((v) => v === 140));
+    assert.ok(kw.values.length >= 1);
+    for (let i = 0; i < kw.values.length; i++) {
+      const u = util.values[util.timestamps.indexOf(kw.timestamps[i] as number)];
+      assert.ok(u !== undefined && Math.abs(u - (kw.values[i] as number) / 140) < 1e-9);
+    }
+  });
+});
