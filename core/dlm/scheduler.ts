@@ -2,10 +2,14 @@
  * When to run an allocation, per hub. Pure: the caller passes the time and sets one
  * timer for `nextWakeMs()`.
  *
- * - `trigger` opens a coalescing window (default 50 ms) for the hub; triggers arriving
- *   inside the window join it (the window is not extended, so a steady stream of
- *   triggers cannot starve the hub). The most significant reason wins (TRIGGER_PRIORITY);
- *   every reason seen is kept in `reasons`. GRID_OVERLOAD is due at once.
+ * - Coalescing with a leading edge: a trigger for a hub that was not allocated within
+ *   the last `coalesceMs` (default 50 ms) is due at once, so a lone request is answered
+ *   without waiting; triggers arriving while one is pending join it, and a trigger that
+ *   comes within `coalesceMs` of the last allocation waits until that window has passed.
+ *   So a burst costs at most one allocation per window, and the window is never extended
+ *   (a steady stream of triggers cannot starve the hub). The most significant reason wins
+ *   (TRIGGER_PRIORITY); every reason seen is kept in `reasons`. GRID_OVERLOAD is always
+ *   due at once.
  * - Hubs registered with `track` also get a periodic REBALANCE every `rebalanceS`
  *   (default 5 s) counted from their last allocation.
  */
@@ -57,6 +61,8 @@ export class DlmScheduler {
   private readonly pending = new Map<string, Pending>();
   /** Tracked hub → next periodic REBALANCE (epoch ms). */
   private readonly tracked = new Map<string, number>();
+  /** Hub → time of its last allocation (for the leading-edge window). */
+  private readonly lastRun = new Map<string, number>();
 
   constructor(opts: DlmSchedulerOptions = {}) {
     this.coalesceMs = nonNeg(opts.coalesceMs ?? 50);
@@ -65,7 +71,11 @@ export class DlmScheduler {
 
   /** Records a trigger for a hub. */
   trigger(hubId: string, reason: TriggerReason, nowMs: number): void {
-    const dueAt = reason === 'GRID_OVERLOAD' ? nowMs : nowMs + this.coalesceMs;
+    const last = this.lastRun.get(hubId);
+    const dueAt =
+      reason === 'GRID_OVERLOAD' || last === undefined || nowMs - last >= this.coalesceMs
+        ? nowMs
+        : last + this.coalesceMs;
     const p = this.pending.get(hubId);
     if (p) {
       p.reasons.add(reason);
@@ -83,7 +93,10 @@ export class DlmScheduler {
   /** Stops the periodic REBALANCE; with `dropPending`, also forgets triggers not yet due. */
   untrack(hubId: string, dropPending = false): void {
     this.tracked.delete(hubId);
-    if (dropPending) this.pending.delete(hubId);
+    if (dropPending) {
+      this.pending.delete(hubId);
+      this.lastRun.delete(hubId);
+    }
   }
 
   isTracked(hubId: string): boolean {
@@ -99,7 +112,10 @@ export class DlmScheduler {
         out.push({ hubId, reason: reasons[0] as TriggerReason, reasons });
       }
     }
-    for (const d of out) this.pending.delete(d.hubId);
+    for (const d of out) {
+      this.pending.delete(d.hubId);
+      this.lastRun.set(d.hubId, nowMs);
+    }
     const allocated = new Set(out.map((d) => d.hubId));
     for (const [hubId, next] of this.tracked) {
       if (allocated.has(hubId)) {
@@ -107,6 +123,7 @@ export class DlmScheduler {
       } else if (next <= nowMs && !this.pending.has(hubId)) {
         out.push({ hubId, reason: 'REBALANCE', reasons: ['REBALANCE'] });
         this.tracked.set(hubId, nowMs + this.rebalanceMs);
+        this.lastRun.set(hubId, nowMs);
       }
     }
     return out.sort((a, b) => (a.hubId < b.hubId ? -1 : a.hubId > b.hubId ? 1 : 0));
