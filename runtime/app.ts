@@ -9,6 +9,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { buildSettings } from '../settings';
 import { startSimulator } from '../sim/runner';
+import { preferNoDelay } from './tcp-nodelay';
 import { encryptCredentials, provisionMqttCredentials, splitMqttUrl } from './flow-credentials';
 
 export interface RunningApp {
@@ -60,6 +61,7 @@ function banner(lines: string[]): string {
 export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((l: string) => console.log(l));
+  preferNoDelay();
   const root = packageRoot();
   const userDir = path.resolve(envValue(env, 'WPT_USER_DIR') ?? path.join(root, '.node-red'));
   fs.mkdirSync(userDir, { recursive: true });

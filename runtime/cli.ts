@@ -5,7 +5,9 @@ import { PortInUseError } from './embedded-broker';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    console.log('usage: wpt-dlm [--demo]\n\nStarts the WPT-DLM orchestrator (see README.md for the environment variables).\n  --demo   also run a simulated fleet (same as WPT_DEMO=1)');
+    console.log(
+      'usage: wpt-dlm [--demo]\n\nStarts the WPT-DLM orchestrator (see README.md for the environment variables).\n  --demo   also run a simulated fleet (same as WPT_DEMO=1)',
+    );
     return;
   }
   if (process.argv.includes('--demo')) process.env.WPT_DEMO = '1';

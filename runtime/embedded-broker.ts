@@ -32,7 +32,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   // aedes is ESM-only; Node 22 loads it through require(esm).
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
-  const server = net.createServer(aedes.handle);
+  // No Nagle delay on the broker's side of small QoS 1 messages (see tcp-nodelay.ts).
+  const server = net.createServer({ noDelay: true }, aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(new PortInUseError(opts.host, opts.port));
