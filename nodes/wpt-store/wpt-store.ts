@@ -1,8 +1,15 @@
 // wpt-store: writes twin changes (hubs, nodes, vehicles, charging sessions) and DLM events to
 // PostgreSQL through a bounded, batched, retrying write queue. Never blocks the flow.
+import { Client } from 'pg';
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
 import type { PostgresNode } from '../lib/config-nodes';
-import { createRepository, WriteQueue, type WriteItem, type WriteQueueStats } from '../../adapters/postgres';
+import {
+  createRepository,
+  WriteQueue,
+  type Queryable,
+  type WriteItem,
+  type WriteQueueStats,
+} from '../../adapters/postgres';
 import { changesToWrites, dlmEventToWrite } from '../../adapters/postgres/twin-mapping';
 import { decode, type InboundMessage } from '../../core/contract';
 import type { TwinChange } from '../../core/twin';
@@ -40,7 +47,15 @@ export = function register(RED: NodeAPI): void {
           : { fill: 'red', shape: 'ring', text: RED._('wpt-store.status.down', { ...s }) },
       );
     };
-    const queue = new WriteQueue(createRepository(pg.pool), {
+    // Writes go through the pool, except the final flush at close: Node-RED closes wpt-postgres
+    // (which ends the pool) at the same time as this node, so that flush uses a connection of
+    // its own (same settings as the pool's clients).
+    const pool = pg.pool;
+    let db: Queryable = pool;
+    const via: Queryable = {
+      query: ((text: string, values?: unknown[]) => db.query(text, values)) as Queryable['query'],
+    };
+    const queue = new WriteQueue(createRepository(via), {
       flushMs: num(def.flushMs, 50),
       batchSize: num(def.batchSize, 500),
       maxQueued: num(def.maxQueued, 100000),
@@ -84,12 +99,21 @@ export = function register(RED: NodeAPI): void {
     });
     node.on('close', (_removed: boolean, done: () => void) => {
       if (statusTimer) clearTimeout(statusTimer);
-      queue
-        .close(5000)
+      const own = queue.stats().queued > 0 ? new Client(pool.options) : null;
+      own?.on('error', () => {}); // a lost connection fails the write, which close() reports
+      (own ? own.connect() : Promise.reject(new Error('nothing to write')))
+        .then(
+          () => {
+            db = own ?? pool;
+          },
+          () => {}, // nothing queued, or the database is away: close() retries until its deadline
+        )
+        .then(() => queue.close(5000))
         .then(({ remaining }) => {
           if (remaining) node.warn(RED._('wpt-store.log.unwritten', { remaining }));
         })
         .catch(() => {})
+        .then(() => own?.end().catch(() => {}))
         .then(() => done());
     });
   }

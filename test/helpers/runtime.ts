@@ -20,6 +20,11 @@ export interface RuntimeHandle {
   apiToken: string;
   adminUser: string;
   adminPassword: string;
+  /**
+   * The runtime's PostgreSQL: DATABASE_URL when it was given one (the helper creates a fresh
+   * database when DATABASE_URL is set in the test's environment), else its embedded server.
+   */
+  databaseUrl: string;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -98,6 +103,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<RuntimeHand
     await new Promise((r) => setTimeout(r, 200));
   }
   const m = /embedded MQTT broker listening on [^:]+:(\d+)/.exec(out);
+  const databaseUrl = env.DATABASE_URL ?? embeddedDatabaseUrl(out, userDir);
   return {
     proc,
     url,
@@ -107,6 +113,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<RuntimeHand
     apiToken,
     adminUser,
     adminPassword,
+    databaseUrl,
     output: () => out,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null) return proc.exitCode;
@@ -117,6 +124,22 @@ export async function startRuntime(opts: StartOptions = {}): Promise<RuntimeHand
       return code;
     },
   };
+}
+
+/**
+ * URL of the embedded PostgreSQL a runtime started: its port from the runtime's log line
+ * (`[wpt] embedded PostgreSQL on 127.0.0.1:<port>`), the password from the user dir's
+ * `.wpt-secrets.json` (`embeddedPostgresPassword`), user `postgres`, database `wpt`.
+ */
+export function embeddedDatabaseUrl(output: string, userDir: string): string {
+  const ports = [...output.matchAll(/\[wpt\] embedded PostgreSQL on 127\.0\.0\.1:(\d+)/g)];
+  const port = ports.at(-1)?.[1];
+  if (!port) throw new Error(`the runtime did not say where its embedded PostgreSQL listens:\n${output}`);
+  const secrets = JSON.parse(fs.readFileSync(path.join(userDir, '.wpt-secrets.json'), 'utf8')) as {
+    embeddedPostgresPassword?: string;
+  };
+  if (!secrets.embeddedPostgresPassword) throw new Error(`no embeddedPostgresPassword in ${userDir}`);
+  return `postgres://postgres:${encodeURIComponent(secrets.embeddedPostgresPassword)}@127.0.0.1:${port}/wpt`;
 }
 
 /** PIDs of processes whose command line mentions `needle` (e.g. a data directory). */

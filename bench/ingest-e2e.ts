@@ -1,0 +1,312 @@
+// End-to-end ingest bench: the real runtime with the shipped flows, a real broker and
+// PostgreSQL. A publisher sends node telemetry for HUBS × NODES nodes at stepped rates;
+// counted at both ends: published vs accepted (/api/ingest) and every node's last sample
+// (last_seen, power_kw) in PostgreSQL. Prints figures, asserts nothing; not run by npm test.
+//
+//   npm run build && npx tsx bench/ingest-e2e.ts
+//   env: MQTT_URL / DATABASE_URL (else mosquitto when installed, else the embedded broker; the
+//   embedded PostgreSQL), BENCH_HUBS (500), BENCH_NODES (4), BENCH_RATES (2000,5000,10000,15000),
+//   BENCH_STEP_S (10), BENCH_PROFILE=1 (runtime under --cpu-prof, profiles in bench/results/prof)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { startRuntime, ROOT, type RuntimeHandle } from '../test/helpers/runtime';
+import { freePort } from '../runtime/free-port';
+
+const HUBS = Number(process.env.BENCH_HUBS ?? 500);
+const NODES = Number(process.env.BENCH_NODES ?? 4);
+const RATES = (process.env.BENCH_RATES ?? '2000,5000,10000,15000').split(',').map(Number);
+const STEP_S = Number(process.env.BENCH_STEP_S ?? 10);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const TICK_MS = 10;
+
+type Ingest = { byKind: Record<string, { accepted: number; rejected: number }> };
+
+async function ingest(rt: RuntimeHandle): Promise<Ingest> {
+  const r = await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
+  return (await r.json()) as Ingest;
+}
+const accepted = async (rt: RuntimeHandle, kind = 'nodeTelemetry'): Promise<number> =>
+  (await ingest(rt)).byKind[kind]?.accepted ?? 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) of a process from /proc (0 when unavailable). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+/** CPU seconds per postgres process (the database server's share); diff with postgresCpuSince. */
+function postgresCpu(): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'postgres')
+        m.set(Number(e), cpuSeconds(Number(e)));
+    } catch {
+      /* gone */
+    }
+  }
+  return m;
+}
+/** CPU used since `before` by postgres processes alive now (exited backends are not counted). */
+function postgresCpuSince(before: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, now] of postgresCpu()) s += Math.max(0, now - (before.get(pid) ?? 0));
+  return s;
+}
+
+async function startMosquitto(): Promise<{ url: string; proc: ChildProcess; dir: string } | null> {
+  const bin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((b) => fs.existsSync(b));
+  if (!bin) return null;
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-bench-mosq-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'max_queued_messages 1000000',
+      'max_inflight_messages 0',
+      'log_type error',
+    ].join('\n') + '\n',
+  );
+  const proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    try {
+      const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 500 });
+      await c.endAsync();
+      return { url, proc, dir };
+    } catch {
+      await sleep(100);
+    }
+  }
+  proc.kill('SIGKILL');
+  return null;
+}
+
+interface StepResult {
+  target: number;
+  published: number;
+  publishRate: number;
+  accepted: number;
+  acceptedRate: number;
+  lost: number;
+  drainS: number;
+  dbMatched: number;
+  dbWaitS: number;
+  cpuRuntime: number;
+  cpuBroker: number;
+  cpuPostgres: number;
+  cpuPublisher: number;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let mosq: Awaited<ReturnType<typeof startMosquitto>> = null;
+  let brokerName = 'MQTT_URL';
+  let brokerUrl = process.env.MQTT_URL;
+  if (!brokerUrl) {
+    mosq = await startMosquitto();
+    brokerUrl = mosq?.url;
+    brokerName = mosq ? 'mosquitto (spawned)' : 'embedded aedes (in the runtime process)';
+  }
+  const profDir = path.join(ROOT, 'bench', 'results', 'prof');
+  if (PROFILE) fs.mkdirSync(profDir, { recursive: true });
+  const rt = await startRuntime({
+    env: {
+      ...(brokerUrl ? { MQTT_URL: brokerUrl } : {}),
+      WPT_LOG_LEVEL: 'warn',
+      ...(PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
+    },
+    timeoutMs: 120000,
+  });
+  const dbName = process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL';
+  const db = new pg.Client({ connectionString: rt.databaseUrl });
+  await db.connect();
+  const pub: MqttClient = await mqtt.connectAsync(rt.mqttUrl, { clientId: `wpt-bench-${process.pid}` });
+  const results: StepResult[] = [];
+  try {
+    // The fleet: hubs and nodes announce themselves first (QoS 1, as devices do).
+    const nodes: Array<{ topic: string; hub: string; node: string }> = [];
+    const infoBase = await accepted(rt, 'nodeInfo');
+    for (let h = 0; h < HUBS; h++) {
+      const hub = `bh_${String(h).padStart(4, '0')}`;
+      await pub.publishAsync(
+        `iot/hubs/${hub}/info`,
+        JSON.stringify({
+          hub_id: hub,
+          location: { latitude: 44 + h / 1000, longitude: 10 },
+          max_grid_capacity_kw: 300,
+          ip_address: '10.0.0.1',
+          firmware_version: '1.0',
+        }),
+        { qos: 1 },
+      );
+      await pub.publishAsync(`iot/hubs/${hub}/status`, '{"state":"online","cpu_temp":40}', { qos: 1 });
+      for (let n = 1; n <= NODES; n++) {
+        const node = `node_${n}`;
+        await pub.publishAsync(
+          `iot/hubs/${hub}/nodes/${node}/info`,
+          JSON.stringify({ node_id: node, hub_id: hub, max_power_kw: 78 }),
+          { qos: 1 },
+        );
+        nodes.push({ topic: `iot/hubs/${hub}/nodes/${node}/telemetry`, hub, node });
+      }
+    }
+    for (let i = 0; i < 600 && (await accepted(rt, 'nodeInfo')) - infoBase < nodes.length; i++)
+      await sleep(100);
+    await sleep(1000);
+
+    const last = new Map<string, { ts: number; power: number }>();
+    let seq = 0;
+    for (const target of RATES) {
+      const before = await accepted(rt);
+      const cpu0 = {
+        rt: cpuSeconds(rt.proc.pid),
+        broker: cpuSeconds(mosq?.proc.pid),
+        pg: postgresCpu(),
+        me: process.cpuUsage(),
+      };
+      let published = 0;
+      const t0 = Date.now();
+      const end = t0 + STEP_S * 1000;
+      // Paced in 10 ms ticks: each tick publishes what the target rate owes by then.
+      while (Date.now() < end) {
+        const owed = Math.floor(((Date.now() - t0) / 1000) * target) - published;
+        for (let i = 0; i < owed; i++) {
+          const n = nodes[seq % nodes.length]!;
+          seq++;
+          const prev = last.get(n.topic);
+          const ts = Math.max(Date.now(), (prev?.ts ?? 0) + 1);
+          const power = Math.round(((seq * 7919) % 7800) / 10) / 10;
+          last.set(n.topic, { ts, power });
+          pub.publish(
+            n.topic,
+            `{"voltage":400,"current":${(power * 2.5).toFixed(1)},"power_kw":${power},"power_limit_kw":78,"is_occupied":false,"connected_vehicle_id":"n/a","current_vehicle_soc":0,"timestamp":"${new Date(ts).toISOString()}"}`,
+            { qos: 0 },
+          );
+          published++;
+        }
+        await sleep(TICK_MS);
+      }
+      const pubS = (Date.now() - t0) / 1000;
+      // Drain: until everything published is accepted, or nothing moved for 3 s.
+      let acc = await accepted(rt);
+      let lastMove = Date.now();
+      let lastAccAt = Date.now();
+      while (acc - before < published && Date.now() - lastMove < 3000) {
+        await sleep(100);
+        const a = await accepted(rt);
+        if (a !== acc) {
+          lastMove = Date.now();
+          lastAccAt = lastMove;
+        }
+        acc = a;
+      }
+      if (acc - before >= published) lastAccAt = Date.now();
+      const got = acc - before;
+      const drainS = (lastAccAt - t0) / 1000;
+      // PostgreSQL: every node's last sample stored (last_seen and power_kw).
+      const dbT0 = Date.now();
+      let matched = 0;
+      for (;;) {
+        const rows = await db.query<{
+          hub_id: string;
+          node_id: string;
+          last_seen: Date | null;
+          power_kw: number;
+        }>(`SELECT hub_id, node_id, last_seen, power_kw FROM nodes WHERE hub_id LIKE 'bh\\_%'`);
+        matched = 0;
+        for (const r of rows.rows) {
+          const l = last.get(`iot/hubs/${r.hub_id}/nodes/${r.node_id}/telemetry`);
+          if (l && r.last_seen?.getTime() === l.ts && r.power_kw === l.power) matched++;
+        }
+        if (matched === last.size || Date.now() - dbT0 > 30000) break;
+        await sleep(250);
+      }
+      const me = process.cpuUsage(cpu0.me);
+      const wall = (Date.now() - t0) / 1000;
+      results.push({
+        target,
+        published,
+        publishRate: published / pubS,
+        accepted: got,
+        acceptedRate: got / Math.max(drainS, pubS),
+        lost: published - got,
+        drainS: Math.max(0, drainS - pubS),
+        dbMatched: matched,
+        dbWaitS: (Date.now() - dbT0) / 1000,
+        cpuRuntime: (cpuSeconds(rt.proc.pid) - cpu0.rt) / wall,
+        cpuBroker: (cpuSeconds(mosq?.proc.pid) - cpu0.broker) / wall,
+        cpuPostgres: postgresCpuSince(cpu0.pg) / wall,
+        cpuPublisher: (me.user + me.system) / 1e6 / wall,
+      });
+      const r = results.at(-1)!;
+      console.log(
+        `target ${target}/s: published ${published} (${r.publishRate.toFixed(0)}/s), accepted ${got} ` +
+          `(${r.acceptedRate.toFixed(0)}/s, lost ${r.lost}, drained ${r.drainS.toFixed(1)} s after), ` +
+          `PostgreSQL last sample of ${matched}/${last.size} nodes; CPU runtime ${(r.cpuRuntime * 100).toFixed(0)} %`,
+      );
+      await sleep(2000);
+    }
+  } finally {
+    await pub.endAsync();
+    await db.end();
+    await rt.stop();
+    fs.rmSync(rt.userDir, { recursive: true, force: true });
+    if (mosq) {
+      mosq.proc.kill('SIGTERM');
+      fs.rmSync(mosq.dir, { recursive: true, force: true });
+    }
+  }
+
+  const cpu = os.cpus();
+  const lines = [
+    '# Ingest end to end (bench/ingest-e2e.ts)',
+    '',
+    `Run ${new Date(started).toISOString()}: \`npx tsx bench/ingest-e2e.ts\`` +
+      ` (hubs ${HUBS} × nodes ${NODES} = ${HUBS * NODES} nodes, ${STEP_S} s per rate${PROFILE ? ', --cpu-prof' : ''}).`,
+    '',
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+      `Node ${process.version}, ${os.type()} ${os.release()}. Broker: ${brokerName}. Database: ${dbName}. ` +
+      'Everything (publisher, broker, runtime, PostgreSQL) on the same machine.',
+    '',
+    'Path: publisher → broker → `mqtt in` → wpt-soc-tracker (decode, twin) → wpt-store (write queue) and ' +
+      'the "twin changes" link (wpt-timeseries; Influx off) → PostgreSQL. QoS 0 node telemetry, idle nodes.',
+    '',
+    '| target msg/s | published | publish msg/s | accepted | accepted msg/s | lost | drain after (s) | nodes with last sample in PostgreSQL | CPU runtime | CPU broker | CPU postgres | CPU publisher |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.map(
+      (r) =>
+        `| ${r.target} | ${r.published} | ${r.publishRate.toFixed(0)} | ${r.accepted} | ${r.acceptedRate.toFixed(0)} | ${r.lost} | ${r.drainS.toFixed(1)} | ${r.dbMatched}/${HUBS * NODES} | ${(r.cpuRuntime * 100).toFixed(0)} % | ${(r.cpuBroker * 100).toFixed(0)} % | ${(r.cpuPostgres * 100).toFixed(0)} % | ${(r.cpuPublisher * 100).toFixed(0)} % |`,
+    ),
+    '',
+    '"accepted msg/s" = accepted / (time from the step start until the last message was accepted). ' +
+      '"lost" = published − accepted (/api/ingest). CPU in % of one core over the step.',
+    '',
+  ];
+  const out = path.join(ROOT, 'bench', 'results', 'ingest-e2e.md');
+  const previous = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  const notes = previous.includes('\n## Notes') ? previous.slice(previous.indexOf('\n## Notes')) : '';
+  fs.writeFileSync(out, lines.join('\n') + notes);
+  console.log(lines.join('\n'));
+  console.log(`written to ${out}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,221 @@
+// wpt-store with node-red-node-test-helper and a real PostgreSQL database: twin changes and
+// DLM events in, rows out (read back with pg); idempotent; flushed on close; wrong input refused.
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { nr } from '../helpers/node-red';
+import { createTestDatabase } from '../helpers/services';
+import { readCapture } from '../helpers/runtime';
+import { decode } from '../../core/contract';
+import { Twin, type TwinChange } from '../../core/twin';
+
+const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
+const storeNode = require('../../nodes/wpt-store/wpt-store');
+
+async function until(fn: () => Promise<boolean>, ms = 10000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The capture's info/status/telemetry through a Twin: one change list per message. */
+function captureChanges(): { twin: Twin; batches: TwinChange[][] } {
+  const twin = new Twin();
+  const batches: TwinChange[][] = [];
+  let clock = 0;
+  for (const m of readCapture()) {
+    if (!/\/(info|status|telemetry)$/.test(m.topic)) continue;
+    const r = decode(m.topic, m.payload, clock + 1);
+    assert.ok(r.ok, m.topic);
+    clock = Math.max(clock + 1, r.msg.ts);
+    const cs = twin.apply(r.msg, clock);
+    if (cs.length) batches.push(cs);
+  }
+  return { twin, batches };
+}
+
+const flow = (db: string, store: Record<string, unknown> = {}): unknown[] => [
+  { id: 'p', type: 'wpt-postgres', url: db },
+  { id: 's', type: 'wpt-store', postgres: 'p', flushMs: 10, ...store },
+];
+
+describe('node: wpt-store', function () {
+  this.timeout(30000);
+  let db: string;
+  let client: pg.Client;
+  const count = async (table: string): Promise<number> =>
+    (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n ?? -1;
+
+  before(async () => {
+    await nr.startServer();
+  });
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    client = new pg.Client({ connectionString: db });
+    await client.connect();
+  });
+  afterEach(async () => {
+    await nr.unload();
+    await client.end();
+  });
+  after(() => nr.stopServer());
+
+  it('writes the hub, nodes, vehicles and open sessions of the capture, matching the twin', async () => {
+    await nr.load([postgresNode, storeNode], flow(db));
+    const { twin, batches } = captureChanges();
+    for (const payload of batches) nr.getNode('s').receive({ topic: 'message', payload });
+    await until(
+      async () =>
+        (await client
+          .query<{ n: number }>(`SELECT count(*)::int AS n FROM nodes WHERE last_seen IS NOT NULL`)
+          .then((r) => r.rows[0]?.n === 3)
+          .catch(() => false)) && (await count('charging_sessions')) === 2,
+      10000,
+      'rows written',
+    );
+    // Let the last batch land (energy rows are updated in place).
+    await until(async () => {
+      const s = twin.openSession('hub_01', 'node_02');
+      const r = await client.query<{ energy_kwh: number }>(
+        'SELECT energy_kwh FROM charging_sessions WHERE node_id = $1',
+        ['node_02'],
+      );
+      return r.rows[0]?.energy_kwh === s?.energyKwh;
+    });
+    const hubs = await client.query('SELECT * FROM hubs');
+    assert.equal(hubs.rows.length, 1);
+    assert.equal(hubs.rows[0].hub_id, 'hub_01');
+    assert.equal(hubs.rows[0].max_grid_capacity_kw, 140);
+    assert.equal(hubs.rows[0].latitude, 44.6469);
+    assert.equal(hubs.rows[0].state, 'online');
+    assert.equal(hubs.rows[0].is_active, true);
+
+    const nodes = await client.query('SELECT * FROM nodes ORDER BY node_id');
+    assert.deepEqual(
+      nodes.rows.map((n) => [n.node_id, n.max_power_kw, n.state, n.current_vehicle_id]),
+      [
+        ['node_01', 78, 'charging', 'vehicle_01'],
+        ['node_02', 78, 'charging', 'vehicle_02'],
+        ['node_03', 78, 'idle', null],
+      ],
+    );
+    for (const n of nodes.rows) {
+      const tel = twin.node('hub_01', n.node_id as string)?.telemetry;
+      assert.equal(n.power_kw, tel?.powerKw, `${n.node_id} power`);
+      assert.equal((n.last_seen as Date).getTime(), tel?.ts, `${n.node_id} last_seen = last telemetry`);
+    }
+
+    const vehicles = await client.query('SELECT * FROM vehicles ORDER BY vehicle_id');
+    assert.deepEqual(
+      vehicles.rows.map((v) => [v.vehicle_id, v.soc, v.soc_class]),
+      [
+        ['vehicle_01', 35, 'normal'],
+        ['vehicle_02', 70, 'normal'],
+      ],
+    );
+
+    const sessions = await client.query('SELECT * FROM charging_sessions ORDER BY node_id');
+    for (const row of sessions.rows) {
+      const s = twin.openSession('hub_01', row.node_id as string);
+      assert.ok(s);
+      assert.equal(row.session_id, s.sessionId);
+      assert.equal(row.vehicle_id, s.vehicleId);
+      assert.equal(row.end_time, null);
+      assert.equal((row.start_time as Date).getTime(), s.startTs);
+      assert.equal(row.energy_kwh, s.energyKwh);
+      assert.equal(row.peak_power_kw, s.peakPowerKw);
+      assert.equal((row.last_sample_at as Date).getTime(), s.lastSampleTs);
+      assert.ok(s.energyKwh > 0);
+    }
+  });
+
+  it('writes the same rows when everything is delivered twice (QoS 1 duplicates)', async () => {
+    await nr.load([postgresNode, storeNode], flow(db));
+    const { twin, batches } = captureChanges();
+    for (const payload of [...batches, ...batches]) nr.getNode('s').receive({ payload });
+    const expected = twin.openSession('hub_01', 'node_01')?.energyKwh;
+    await until(async () => {
+      const r = await client
+        .query<{ energy_kwh: number }>('SELECT energy_kwh FROM charging_sessions WHERE node_id = $1', [
+          'node_01',
+        ])
+        .catch(() => ({ rows: [] as { energy_kwh: number }[] }));
+      return r.rows[0]?.energy_kwh === expected;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      [await count('hubs'), await count('nodes'), await count('vehicles'), await count('charging_sessions')],
+      [1, 3, 2, 2],
+    );
+    const r = await client.query<{ energy_kwh: number }>(
+      'SELECT energy_kwh FROM charging_sessions WHERE node_id = $1',
+      ['node_01'],
+    );
+    assert.equal(r.rows[0]?.energy_kwh, expected, 'energy is not counted twice');
+  });
+
+  it('stores DLM events heard on the bus once, however often they are delivered', async () => {
+    await nr.load([postgresNode, storeNode], flow(db));
+    const events = readCapture().filter((m) => m.topic.endsWith('/dlm/events'));
+    assert.ok(events.length >= 2);
+    for (let i = 0; i < 3; i++) {
+      for (const m of events) nr.getNode('s').receive({ topic: m.topic, payload: Buffer.from(m.payload) });
+    }
+    await until(async () => (await count('dlm_events').catch(() => 0)) === events.length);
+    await new Promise((r) => setTimeout(r, 200));
+    const rows = await client.query('SELECT * FROM dlm_events ORDER BY ts, id');
+    assert.equal(rows.rows.length, events.length);
+    assert.equal(rows.rows[0].node_id, 'node_01');
+    assert.equal(rows.rows[0].source, 'hub', "a hub's own DLM event (no allocation id)");
+    assert.equal(rows.rows[0].trigger_reason, 'Priority-based (SoC: 20%, 1 active)');
+    assert.equal(rows.rows[1].node_id, 'node_02');
+  });
+
+  it('refuses what it cannot store, with an error, and writes nothing of it', async () => {
+    await nr.load([postgresNode, storeNode], flow(db));
+    const errors: string[] = [];
+    nr.getNode('s').on('call:error', (c) => errors.push(String(c.args[0])));
+    // A valid telemetry message is not a change list nor a DLM event.
+    nr.getNode('s').receive({
+      topic: 'iot/hubs/hub_01/nodes/node_01/telemetry',
+      payload:
+        '{"voltage":1,"current":1,"power_kw":1,"power_limit_kw":10,"is_occupied":false,"timestamp":"2026-11-26T07:13:45Z"}',
+    });
+    // A DLM event that breaks the contract.
+    nr.getNode('s').receive({
+      topic: 'iot/hubs/hub_01/dlm/events',
+      payload: '{"trigger_reason":"x","original_limit":1,"new_limit":400,"affected_node_id":"node_01"}',
+    });
+    await until(async () => errors.length === 2, 3000, 'two errors');
+    assert.match(errors.join('\n'), /wpt-store\.errors\.kind|nodeTelemetry/);
+    assert.match(errors.join('\n'), /DLMNotification\.new_limit: must be <= 350/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await count('dlm_events'), 0);
+    assert.equal(await count('hubs'), 0);
+  });
+
+  it('writes what is queued before it closes (redeploy, shutdown), although its pool is closed at the same time', async () => {
+    // A long flush interval: nothing would be written before close without the final flush.
+    // Node-RED closes wpt-postgres (which ends the pool) together with wpt-store.
+    await nr.load([postgresNode, storeNode], flow(db, { flushMs: 60000, batchSize: 100000 }));
+    await (nr.getNode('p') as unknown as { ready: Promise<void> }).ready; // migrations done …
+    await new Promise((r) => setTimeout(r, 100)); // … and the store's flush after them too
+    const { batches } = captureChanges();
+    for (const payload of batches) nr.getNode('s').receive({ payload });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await count('charging_sessions'), 0);
+    await nr.unload();
+    assert.equal(await count('charging_sessions'), 2);
+    assert.equal(await count('nodes'), 3);
+  });
+
+  it('says it has no database when none is configured', async () => {
+    await nr.load([postgresNode, storeNode], [{ id: 's', type: 'wpt-store', postgres: '' }]);
+    const errors: string[] = [];
+    nr.getNode('s').on('call:error', (c) => errors.push(String(c.args[0])));
+    nr.getNode('s').receive({ payload: [] });
+    await until(async () => errors.length === 1, 2000, 'an error');
+    assert.match(errors[0] ?? '', /no-db|no wpt-postgres/);
+  });
+});
