@@ -157,6 +157,8 @@ describe('e2e: runtime with the shipped flows', function () {
     } finally {
       await client.endAsync();
     }
+    // The orchestrator's own allocator publishes dlm/events too, and they are counted like any:
+    // every kind but dlmEvent is exact, dlmEvent at least the capture's.
     const total = capture.length;
     const after = await waitFor(
       () => ingest(rt),
@@ -165,9 +167,10 @@ describe('e2e: runtime with the shipped flows', function () {
         s.totals.rejected - before.totals.rejected >= 2,
     );
     for (const [kind, n] of Object.entries(expected)) {
-      assert.equal(count(after, kind, 'accepted') - count(before, kind, 'accepted'), n, kind);
+      const got = count(after, kind, 'accepted') - count(before, kind, 'accepted');
+      if (kind === 'dlmEvent') assert.ok(got >= n, `${kind}: ${got} < ${n}`);
+      else assert.equal(got, n, kind);
     }
-    assert.equal(after.totals.accepted - before.totals.accepted, total);
     assert.equal(count(after, 'nodeTelemetry', 'rejected') - count(before, 'nodeTelemetry', 'rejected'), 2);
     assert.match(
       after.byKind.nodeTelemetry?.lastError?.message ?? '',
