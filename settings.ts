@@ -97,7 +97,12 @@ export function dashboardAuth(user: string, passwordHash: string, ttlMs = 10 * 6
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end('Login required: the WPT-DLM editor user and password.');
   };
-  type IoSocket = { request: IncomingMessage; handshake: { xdomain: boolean }; client: { conn: { close(): void } }; disconnect(close: boolean): void };
+  type IoSocket = {
+    request: IncomingMessage;
+    handshake: { xdomain: boolean };
+    client: { conn: { close(): void } };
+    disconnect(close: boolean): void;
+  };
   // Also keeps what Dashboard 2.0's default socket.io middleware does: no direct WebSocket
   // without the polling handshake, no cross-domain clients.
   const ioMiddleware = (socket: IoSocket, next: (err?: Error) => void): void => {
