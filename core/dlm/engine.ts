@@ -233,6 +233,8 @@ function cmp(a: string, b: string): number {
 }
 
 export class DlmEngine {
+  /** See takeWakeHint. */
+  private wakeHint = true;
   readonly config: DlmEngineConfig;
   private readonly scheduler: DlmScheduler;
   private readonly controllers = new Map<string, HubLimitController>();
@@ -304,6 +306,7 @@ export class DlmEngine {
    * it is available (at once for those available now).
    */
   restore(limits: readonly RestoredLimit[], twin: TwinView, nowMs: number): void {
+    this.wakeHint = true;
     const byHub = new Map<string, Map<string, number>>();
     for (const l of limits) {
       let m = byHub.get(l.hubId);
@@ -336,8 +339,10 @@ export class DlmEngine {
    */
   onChanges(changes: readonly TwinChange[], twin: TwinView, nowMs: number): DlmCommand[] {
     const out: DlmCommand[] = [];
-    const trigger = (hubId: string, reason: TriggerReason): void =>
+    const trigger = (hubId: string, reason: TriggerReason): void => {
       this.scheduler.trigger(hubId, reason, nowMs);
+      this.wakeHint = true;
+    };
     const overloadChecked = new Set<string>();
     for (const c of changes) {
       switch (c.type) {
@@ -483,6 +488,18 @@ export class DlmEngine {
   }
 
   /** When `tick`/`due` next have something to do (epoch ms), or null. */
+  /**
+   * True when `nextWakeMs()` may have moved earlier since the last call of this (a trigger
+   * was recorded, or state was restored); resets the hint. Telemetry that only confirms limits
+   * never moves it earlier, so a caller can skip recomputing the wake time — an O(hubs)
+   * scan — for most messages.
+   */
+  takeWakeHint(): boolean {
+    const h = this.wakeHint;
+    this.wakeHint = false;
+    return h;
+  }
+
   nextWakeMs(): number | null {
     let next = this.scheduler.nextWakeMs();
     for (const [hubId, ctl] of this.controllers) {

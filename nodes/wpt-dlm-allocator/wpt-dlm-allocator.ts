@@ -108,6 +108,7 @@ export = function register(RED: NodeAPI): void {
     function run(): void {
       timer = undefined;
       timerAt = null;
+      engine.takeWakeHint();
       if (!started || closed) return;
       try {
         const now = Date.now();
@@ -128,7 +129,8 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         node.error(err);
       }
-      schedule();
+      // Most batches are telemetry that triggers nothing: no need to rescan for the wake time.
+      if (engine.takeWakeHint()) schedule();
     };
     fleet.events.on('changes', onChanges);
 

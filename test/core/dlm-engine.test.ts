@@ -145,6 +145,19 @@ describe('core/dlm DlmEngine', () => {
     assert.equal(cmds[0]?.availableCapacityKw, 50);
   });
 
+  it('hints the caller to recompute the wake time only after a trigger, not after plain telemetry', () => {
+    const h = new Harness();
+    h.hub('hub_01', 100, { node_01: 50, node_02: 50 });
+    h.node('hub_01', 'node_01', 'charging', 'v1');
+    h.settle();
+    h.engine.takeWakeHint();
+    h.telemetry('hub_01', 'node_01');
+    assert.equal(h.engine.takeWakeHint(), false, 'telemetry confirming limits moves no wake time earlier');
+    h.node('hub_01', 'node_02', 'charging', 'v2');
+    assert.equal(h.engine.takeWakeHint(), true, 'a trigger does');
+    assert.equal(h.engine.takeWakeHint(), false, 'and the hint is taken once');
+  });
+
   it('a request assignment (node-assigned) makes the node active: VEHICLE_CONNECTED', () => {
     const h = new Harness();
     h.hub('hub_01', 100, { node_01: 60 });
