@@ -18,6 +18,13 @@ import {
 } from '../../core/api';
 import { summariseHealth, type DependencyHealth } from '../../core/health';
 import { isValidTopicId } from '../../core/contract';
+import {
+  dashboardEventRows,
+  dashboardHubRows,
+  dashboardLoadPoints,
+  dashboardNodeRows,
+  dashboardVehicleRows,
+} from '../../core/api/dashboard';
 import { createRepository, upsertVehicleProfile } from '../../adapters/postgres';
 import type { FleetNode, InfluxConfigNode, PostgresNode } from '../lib/config-nodes';
 
@@ -32,6 +39,11 @@ export const OPS = [
   'vehicle-upsert',
   'sessions',
   'dlm-events',
+  'dashboard-hubs',
+  'dashboard-nodes',
+  'dashboard-load',
+  'dashboard-vehicles',
+  'dashboard-dlm-events',
 ] as const;
 export type QueryOp = (typeof OPS)[number];
 
@@ -90,6 +102,9 @@ async function health(d: QueryDeps): Promise<ApiResponse> {
     payload: { status: report.status, time: new Date().toISOString(), dependencies: report.dependencies },
   };
 }
+
+/** How many of the latest DLM events the dashboard shows. */
+export const DASHBOARD_EVENT_LIMIT = 50;
 
 export async function runOp(op: QueryOp, d: QueryDeps, http: HttpInput, nowMs: number): Promise<ApiResponse> {
   switch (op) {
@@ -193,6 +208,28 @@ export async function runOp(op: QueryOp, d: QueryDeps, http: HttpInput, nowMs: n
         limit: v.limit,
         offset: v.offset,
       });
+    }
+    // Dashboard 2.0: arrays of rows for ui-table / ui-chart, from the same JSON as the API.
+    case 'dashboard-hubs':
+    case 'dashboard-nodes':
+    case 'dashboard-load': {
+      if (!d.fleet) return noFleet();
+      const t = d.fleet.twin;
+      const hubs = t.hubs().map((h) => hubJson(t, h));
+      if (op === 'dashboard-hubs') return ok(dashboardHubRows(hubs));
+      if (op === 'dashboard-nodes') return ok(dashboardNodeRows(hubs));
+      return ok(dashboardLoadPoints(hubs, nowMs));
+    }
+    case 'dashboard-vehicles': {
+      if (!d.fleet) return noFleet();
+      const t = d.fleet.twin;
+      return ok(dashboardVehicleRows(t.vehicles().map((v) => vehicleJson(t, v))));
+    }
+    case 'dashboard-dlm-events': {
+      const db = pool(d);
+      if (!db) return noDb();
+      const page = await createRepository(db).listDlmEvents({ limit: DASHBOARD_EVENT_LIMIT, offset: 0 });
+      return ok(dashboardEventRows(page.items.map(dlmEventRowJson)));
     }
   }
 }
