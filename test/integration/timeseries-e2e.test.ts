@@ -154,11 +154,16 @@ describe('e2e: runtime with INFLUX_URL → time series of the sample capture', f
       );
       assert.equal(series.length, 1, `${key}: one series (${w.match})\n${rt.output().slice(-2000)}`);
       const got = distinct(series[0]?.timestamps ?? []);
-      assert.equal(got.length, expected.length, `${key}: points`);
-      expected.forEach((t, i) => {
-        if (Number.isNaN(t)) assert.ok(Math.abs((got[i] as number) - sent) < 60_000, `${key}: receipt time`);
-        else assert.equal(got[i], t, `${key}: timestamp`);
-      });
+      if (expected.every((t) => Number.isNaN(t))) {
+        // Stamped on receipt: a second delivery (MQTT is at least once; on a shared broker in CI
+        // another subscriber of the run may write it too) is a point at another receipt time.
+        // Every point must be a receipt time of this run.
+        assert.ok(got.length >= expected.length, `${key}: points`);
+        for (const t of got) assert.ok(Math.abs(t - sent) < 60_000, `${key}: receipt time`);
+      } else {
+        assert.equal(got.length, expected.length, `${key}: points`);
+        expected.forEach((t, i) => assert.equal(got[i], t, `${key}: timestamp`));
+      }
     }
 
     // every numeric/boolean field of node telemetry is there, tagged hub_id + node_id
