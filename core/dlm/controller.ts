@@ -231,6 +231,19 @@ export class HubLimitController {
     return this.releaseIncreases(nowMs);
   }
 
+  /**
+   * A limit the hub reports (telemetry `power_limit_kw`) for a node this controller has never
+   * commanded: the hub's own (a boot default, its edge DLM, another orchestrator before us).
+   * It is in force until changed, so it counts against C, and the next `apply` moves it to
+   * the allocation (decreases first). Returns true when the limit was adopted.
+   */
+  observe(nodeId: string, reportedLimitKw: number): boolean {
+    if (this.nodes.has(nodeId) || !Number.isFinite(reportedLimitKw)) return false;
+    const kw = sanitizeKw(reportedLimitKw);
+    this.nodes.set(nodeId, { published: kw, possible: [kw], inForce: kw, lastPublishMs: 0 });
+    return true;
+  }
+
   /** Unconfirmed decreases older than confirmTimeoutS count as applied; returns increases that now fit. */
   tick(nowMs: number): DlmCommand[] {
     for (const s of this.nodes.values()) {

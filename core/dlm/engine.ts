@@ -40,7 +40,7 @@
  * `restore` loads the limits in force from storage at start and marks every hub for RESYNC.
  */
 import { allocate } from './allocate';
-import { HubLimitController, CONFIRM_TOLERANCE_KW } from './controller';
+import { HubLimitController, CAPACITY_EPSILON_KW, CONFIRM_TOLERANCE_KW } from './controller';
 import { DlmScheduler } from './scheduler';
 import type { AllocInput, AllocResult, DlmCommand, Policy, TriggerReason } from './types';
 import type { HubView, NodeView, TwinChange, VehicleView } from '../twin/types';
@@ -403,6 +403,14 @@ export class DlmEngine {
           if (!this.isActiveHub(c.hubId, twin, nowMs)) break;
           const ctl = this.controllers.get(c.hubId);
           if (!ctl) break;
+          // A limit we never set (the hub's boot default or its own DLM) is in force too: if
+          // the limits now sum above C, reallocate so the surplus is cut.
+          if (
+            ctl.observe(c.nodeId, c.powerLimitKw) &&
+            ctl.totalInForceKw() > ctl.capacityKw + CAPACITY_EPSILON_KW
+          ) {
+            trigger(c.hubId, 'REBALANCE');
+          }
           out.push(...ctl.confirm(c.nodeId, c.powerLimitKw, nowMs));
           if (overloadChecked.has(c.hubId)) {
             this.trackPower(c.hubId, c.nodeId, c.powerKw, twin);

@@ -158,6 +158,37 @@ describe('core/dlm DlmEngine', () => {
     assert.equal(h.engine.takeWakeHint(), false, 'and the hint is taken once');
   });
 
+  it('adopts limits the hub set itself (boot defaults) and cuts them when they sum above capacity', () => {
+    const h = new Harness();
+    h.hub('hub_01', 100, { node_01: 50, node_02: 50, node_03: 50 });
+    // The pads booted at their nameplate: 3 × 50 = 150 kW in force on a 100 kW hub.
+    h.atHub.set(
+      'hub_01',
+      new Map([
+        ['node_01', 50],
+        ['node_02', 50],
+        ['node_03', 50],
+      ]),
+    );
+    for (const n of ['node_01', 'node_02', 'node_03']) h.telemetry('hub_01', n, 0);
+    assert.equal(h.engine.controller('hub_01')?.totalInForceKw(), 150, 'the reported limits count against C');
+    const cmds = h.settle();
+    assert.deepEqual(brief(cmds), [
+      ['node_01', 50, 0, 'REBALANCE'],
+      ['node_02', 50, 0, 'REBALANCE'],
+      ['node_03', 50, 0, 'REBALANCE'],
+    ]);
+    // A vehicle then gets its power only once the decreases are confirmed (break before make).
+    h.node('hub_01', 'node_02', 'charging', 'v1');
+    assert.deepEqual(brief(h.settle()), []);
+    const released: DlmCommand[] = [];
+    for (const n of ['node_01', 'node_02', 'node_03']) released.push(...h.telemetry('hub_01', n, 0));
+    released.push(...h.settle());
+    assert.deepEqual(brief(released), [['node_02', 0, 50, 'VEHICLE_CONNECTED']]);
+    const limits = h.atHub.get('hub_01')!;
+    assert.ok([...limits.values()].reduce((a, b) => a + b, 0) <= 100);
+  });
+
   it('a request assignment (node-assigned) makes the node active: VEHICLE_CONNECTED', () => {
     const h = new Harness();
     h.hub('hub_01', 100, { node_01: 60 });
