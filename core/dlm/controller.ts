@@ -222,6 +222,11 @@ export class HubLimitController {
           rest.every((p) => p <= s.published + CONFIRM_TOLERANCE_KW)
         ) {
           settle(s);
+          // Within the tolerance but above what we sent: never count less than the hub says.
+          if (r > s.published) {
+            s.possible = [r, s.published];
+            s.inForce = r;
+          }
         } else {
           s.possible = [r, ...rest];
           s.inForce = Math.max(...s.possible);

@@ -30,6 +30,19 @@ function sum(m: Map<string, number>): number {
 }
 
 describe('core/dlm HubLimitController', () => {
+  it('never counts less than the hub reports: a decrease within the confirmation tolerance stays in force', () => {
+    // Found by the property below: a limit of 1e-9 kW decreased to 0, and the hub still
+    // reporting 1e-9 (within the 0.01 kW tolerance of the new limit) must not count as 0.
+    const c = new HubLimitController('h', { capacityKw: 50 });
+    c.apply(target({ n5: 1e-9 }, 50), 'VEHICLE_CONNECTED', 0);
+    c.confirm('n5', 1e-9, 10);
+    c.apply(target({ n5: 0 }, 50), 'VEHICLE_DISCONNECTED', 20);
+    c.confirm('n5', 1e-9, 30); // the hub has not applied the decrease yet
+    assert.ok((c.inForce().get('n5') ?? 0) >= 1e-9);
+    c.confirm('n5', 0, 40);
+    assert.equal(c.inForce().get('n5'), 0);
+  });
+
   it('first allocation: increases published at once, with totals and available capacity', () => {
     const c = new HubLimitController('hub_01', { capacityKw: 140 });
     const cmds = c.apply(target({ node_01: 78, node_02: 62 }), 'VEHICLE_CONNECTED', 1000);
