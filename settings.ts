@@ -51,6 +51,70 @@ export function apiAuthMiddleware(apiTokenHash: string) {
 }
 
 /**
+ * JSON bodies of /api routes, parsed before Node-RED's own parser: a body that is not JSON or
+ * too large gets a JSON 400/413 that names the body (Node-RED's `http in` would answer a
+ * plain-text 500). Sets `req.body` and `req._body`, which Node-RED's parser then skips.
+ */
+export function apiJsonBody(limitBytes = 1024 * 1024) {
+  return (
+    req: IncomingMessage & { body?: unknown; _body?: boolean },
+    res: ServerResponse,
+    next: () => void,
+  ): void => {
+    const type = String(req.headers['content-type'] ?? '');
+    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    if (
+      req._body ||
+      !(p === '/api' || p.startsWith('/api/')) ||
+      !/^application\/([\w.+-]+\+)?json\b/i.test(type)
+    ) {
+      return next();
+    }
+    const fail = (status: number, message: string) => {
+      res.statusCode = status;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ error: 'bad_request', status, message, errors: [message] }));
+    };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > limitBytes) {
+        done = true;
+        fail(413, `body: too large (more than ${limitBytes} bytes)`);
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') {
+        req.body = {};
+      } else {
+        try {
+          req.body = JSON.parse(text);
+        } catch (err) {
+          return fail(400, `body: not valid JSON (${(err as Error).message})`);
+        }
+      }
+      req._body = true;
+      next();
+    });
+    req.on('error', () => {
+      if (!done) {
+        done = true;
+        fail(400, 'body: could not be read');
+      }
+    });
+  };
+}
+
+/**
  * WebSocket upgrades of `websocket in/out` nodes do not pass through httpNodeMiddleware:
  * paths under /api need the token too (header, or `?token=` since browsers cannot set headers).
  */
@@ -137,7 +201,8 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
       users: [{ username: secrets.adminUser, password: secrets.adminPasswordHash, permissions: '*' }],
       sessionExpiryTime: 8 * 3600,
     },
-    httpNodeMiddleware: apiAuthMiddleware(secrets.apiTokenHash),
+    // Token first (nothing of an unauthorised request is read), then the JSON body.
+    httpNodeMiddleware: [apiAuthMiddleware(secrets.apiTokenHash), apiJsonBody(1024 * 1024)],
     webSocketNodeVerifyClient: wsVerifyClient(secrets.apiTokenHash),
     httpNodeCors: undefined,
     apiMaxLength: '1mb',

@@ -144,22 +144,45 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
       stop(): Promise<void>;
       httpAdmin: http.RequestListener &
         ((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void);
-      httpNode: (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
+      httpNode: (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void) => void;
     };
-    const server = http.createServer((req, res) => {
-      RED.httpAdmin(req, res, () =>
-        RED.httpNode(req, res, () => {
-          res.statusCode = 404;
-          res.setHeader('Content-Type', 'application/json; charset=utf-8');
-          res.end(
-            JSON.stringify({
-              error: 'not_found',
-              status: 404,
-              message: `no route for ${req.method} ${req.url}`,
-            }),
-          );
+    const notFound = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(
+        JSON.stringify({ error: 'not_found', status: 404, message: `no route for ${req.method} ${req.url}` }),
+      );
+    };
+    // The REST API and the dashboard are `http in` / Dashboard routes: they go straight to
+    // Node-RED's node app, without the editor's session and static-file middleware.
+    const nodeFirst = /^\/(api|dashboard)(\/|\?|$)/;
+    // What no route handled: 404, or the error of a route's middleware (an unparsable body
+    // is the caller's fault: 400, as JSON like every API answer).
+    const fallback = (req: http.IncomingMessage, res: http.ServerResponse) => (err?: unknown) => {
+      if (!err) return notFound(req, res);
+      const e = err as { status?: number; statusCode?: number; type?: string; message?: string };
+      const status = e.status ?? e.statusCode ?? 500;
+      res.statusCode = status >= 400 && status < 600 ? status : 500;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      const message =
+        e.type === 'entity.parse.failed'
+          ? 'body: not valid JSON'
+          : e.type === 'entity.too.large'
+            ? 'body: too large'
+            : res.statusCode < 500
+              ? (e.message ?? 'bad request')
+              : 'internal error';
+      res.end(
+        JSON.stringify({
+          error: res.statusCode < 500 ? 'bad_request' : 'internal',
+          status: res.statusCode,
+          message,
         }),
       );
+    };
+    const server = http.createServer((req, res) => {
+      if (nodeFirst.test(req.url ?? '')) RED.httpNode(req, res, fallback(req, res));
+      else RED.httpAdmin(req, res, () => RED.httpNode(req, res, fallback(req, res)));
     });
     RED.init(server, settings);
     const port = settings.uiPort as number;

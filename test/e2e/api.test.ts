@@ -177,6 +177,14 @@ describe('e2e: REST API', function () {
     assert.ok(errs.some((e) => e.startsWith('priority:')));
     const broken = await api('POST', '/api/vehicles', '{"vehicle_id": ');
     assert.equal(broken.status, 400);
+    assert.match(String(broken.body.message), /body: not valid JSON/);
+    const huge = await api(
+      'POST',
+      '/api/vehicles',
+      JSON.stringify({ vehicle_id: 'v', model: 'x'.repeat(2 * 1024 * 1024) }),
+    );
+    assert.equal(huge.status, 413);
+    assert.match(String(huge.body.message), /body: too large/);
   });
 
   it('lists charging sessions from PostgreSQL with filters and pages', async () => {
