@@ -74,3 +74,30 @@ export function fromEnvRef(v: string | undefined, env: NodeJS.ProcessEnv = proce
   const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(v.trim());
   return m ? env[m[1]!] : v;
 }
+
+/**
+ * Status updates go to every open editor: a node that handles many messages refreshes its
+ * status at most once per `ms` (the latest state wins). Call `stop()` on close.
+ */
+export function statusThrottle(
+  node: Pick<NodeInstance, 'status'>,
+  compute: () => NodeStatus,
+  ms = 500,
+): { refresh(): void; stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  return {
+    refresh() {
+      if (stopped || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!stopped) node.status(compute());
+      }, ms);
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

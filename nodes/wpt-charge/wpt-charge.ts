@@ -2,6 +2,7 @@
 // vehicle known, then sends the VehicleRequest (with the tracked SoC) on output 1 for
 // `mqtt out` (QoS 1) and the answer (202 with the request, or the error) on output 2.
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
+import { statusThrottle } from '../lib/red';
 import type { FleetNode } from '../lib/config-nodes';
 import { planChargeRequest, apiError } from '../../core/api';
 
@@ -12,6 +13,11 @@ export = function register(RED: NodeAPI): void {
     const fleet = RED.nodes.getNode(String(def.fleet ?? '')) as FleetNode | null;
     let published = 0;
     let refused = 0;
+    const status = statusThrottle(node, () => ({
+      fill: 'green',
+      shape: 'dot',
+      text: RED._('wpt-charge.status.counts', { published, refused }),
+    }));
     node.on('input', (msg: NodeMessage, send, done) => {
       const req = (msg.req ?? {}) as { params?: Record<string, unknown> };
       const json = { 'Content-Type': 'application/json; charset=utf-8' };
@@ -35,11 +41,11 @@ export = function register(RED: NodeAPI): void {
           { ...msg, payload: { topic: plan.topic, request: plan.request }, statusCode: 202, headers: json },
         ]);
       }
-      node.status({
-        fill: 'green',
-        shape: 'dot',
-        text: RED._('wpt-charge.status.counts', { published, refused }),
-      });
+      status.refresh();
+      done();
+    });
+    node.on('close', (_r: boolean, done: () => void) => {
+      status.stop();
       done();
     });
   }

@@ -2,6 +2,7 @@
 // fleet's twin and PostgreSQL. Input: a message from `http in` (msg.req); output:
 // msg.payload (JSON) and msg.statusCode, ready for `http response`.
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
+import { statusThrottle } from '../lib/red';
 import type { FleetNode, PostgresNode, InfluxConfigNode } from '../lib/config-nodes';
 import { OPS, runOp, type QueryDeps, type QueryOp } from './ops';
 
@@ -19,6 +20,12 @@ export = function register(RED: NodeAPI): void {
     };
     let served = 0;
     let failed = 0;
+    let last = 0;
+    const status = statusThrottle(node, () => ({
+      fill: last < 500 ? 'green' : 'red',
+      shape: 'dot',
+      text: RED._('wpt-query.status.counts', { op, served, failed, last }),
+    }));
 
     node.on('input', async (msg: NodeMessage, send, done) => {
       const req = (msg.req ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown> };
@@ -50,12 +57,13 @@ export = function register(RED: NodeAPI): void {
       };
       if (statusCode < 500) served++;
       else failed++;
-      node.status({
-        fill: statusCode < 500 ? 'green' : 'red',
-        shape: 'dot',
-        text: RED._('wpt-query.status.counts', { op, served, failed, last: statusCode }),
-      });
+      last = statusCode;
+      status.refresh();
       send(msg);
+      done();
+    });
+    node.on('close', (_r: boolean, done: () => void) => {
+      status.stop();
       done();
     });
   }

@@ -4,7 +4,7 @@
 // with the reason), ready for `http response`.
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
 import type { FleetNode } from '../lib/config-nodes';
-import { num } from '../lib/red';
+import { num, statusThrottle } from '../lib/red';
 import {
   DEFAULT_REC_CONFIG,
   recHubsFromTwin,
@@ -34,6 +34,11 @@ export = function register(RED: NodeAPI): void {
     let view: { at: number; hubs: RecHub[] } | undefined;
     let answered = 0;
     let notFoundCount = 0;
+    const status = statusThrottle(node, () => ({
+      fill: 'green',
+      shape: 'dot',
+      text: RED._('wpt-recommender.status.counts', { answered, notFound: notFoundCount }),
+    }));
 
     node.on('input', (msg: NodeMessage, send, done) => {
       const json = { 'Content-Type': 'application/json; charset=utf-8' };
@@ -82,12 +87,12 @@ export = function register(RED: NodeAPI): void {
       msg.payload = r.payload;
       msg.statusCode = r.statusCode;
       msg.headers = { ...(msg.headers as object | undefined), ...json };
-      node.status({
-        fill: 'green',
-        shape: 'dot',
-        text: RED._('wpt-recommender.status.counts', { answered, notFound: notFoundCount }),
-      });
+      status.refresh();
       send(msg);
+      done();
+    });
+    node.on('close', (_r: boolean, done: () => void) => {
+      status.stop();
       done();
     });
   }
