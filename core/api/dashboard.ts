@@ -261,8 +261,39 @@ export function dashboardEventRows(events: readonly DashboardEventInput[]): Dash
  * Points for the load charts at `nowMs`: per hub (ordered by id) its load, then its capacity
  * (hubs whose capacity is not known yet give only the load).
  */
-export function dashboardLoadPoints(hubs: readonly DashboardHubInput[], nowMs: number): DashboardLoadPoint[] {
+/** Above this many hubs the history chart shows the fleet's total instead of a series per hub. */
+export const HISTORY_MAX_HUB_SERIES = 12;
+
+export function dashboardLoadPoints(
+  hubs: readonly DashboardHubInput[],
+  nowMs: number,
+  maxHubSeries = HISTORY_MAX_HUB_SERIES,
+): DashboardLoadPoint[] {
   const points: DashboardLoadPoint[] = [];
+  if (hubs.length > maxHubSeries) {
+    // A chart of hundreds of series is unreadable and costs the dashboard memory: one total.
+    let load = 0;
+    let capacity = 0;
+    for (const h of hubs) {
+      load += h.load_kw;
+      capacity += h.max_grid_capacity_kw ?? 0;
+    }
+    points.push({
+      t: nowMs,
+      hub_id: '*',
+      measure: 'load',
+      series: `all ${hubs.length} hubs load`,
+      kw: round(load, 2),
+    });
+    points.push({
+      t: nowMs,
+      hub_id: '*',
+      measure: 'capacity',
+      series: `all ${hubs.length} hubs capacity`,
+      kw: round(capacity, 2),
+    });
+    return points;
+  }
   for (const h of [...hubs].sort((a, b) => byText(a.hub_id, b.hub_id))) {
     points.push({
       t: nowMs,

@@ -279,6 +279,17 @@ describe('core/api/dashboard', () => {
       );
       assert.deepEqual(dashboardLoadPoints([], 5), []);
     });
+
+    it('gives the fleet total instead of a series per hub for a large fleet', () => {
+      const many = Array.from({ length: 13 }, (_, i) =>
+        hub(`h${i}`, { load_kw: 1, max_grid_capacity_kw: 10 }),
+      );
+      assert.deepEqual(dashboardLoadPoints(many, 7), [
+        { t: 7, hub_id: '*', measure: 'load', series: 'all 13 hubs load', kw: 13 },
+        { t: 7, hub_id: '*', measure: 'capacity', series: 'all 13 hubs capacity', kw: 130 },
+      ]);
+      assert.equal(dashboardLoadPoints(many.slice(0, 12), 7).length, 24);
+    });
   });
 
   describe('agrees with the REST API views', () => {
