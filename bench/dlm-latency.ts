@@ -19,8 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
+import { DLM_FLOW_NODES, dlmFlow } from '../test/helpers/dlm-flow';
 import { nr } from '../test/helpers/node-red';
 import { mqttUrl, stopServices } from '../test/helpers/services';
+import { sleep } from '../test/helpers/wait';
 import { formatTimestamp } from '../core/contract';
 
 const REQUESTS = Number(process.argv[2] ?? 300);
@@ -28,13 +30,6 @@ const TELEMETRY_RATE = Number(process.argv[3] ?? 5000);
 const HUBS = 10;
 const NODES_PER_HUB = 50;
 const REQUEST_GAP_MS = 40;
-
-const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
-const fleetNode = require('../nodes/wpt-fleet/wpt-fleet');
-const registryNode = require('../nodes/wpt-hub-registry/wpt-hub-registry');
-const socNode = require('../nodes/wpt-soc-tracker/wpt-soc-tracker');
-const validateNode = require('../nodes/wpt-validate/wpt-validate');
-const allocatorNode = require('../nodes/wpt-dlm-allocator/wpt-dlm-allocator');
 
 // DLM_BENCH_NODELAY=1: TCP_NODELAY on every socket of this process (Node-RED's MQTT client,
 // the embedded broker), to show what Nagle's algorithm + delayed ACKs add to small QoS 1 messages.
@@ -59,7 +54,6 @@ if (NODELAY) {
 
 const hubId = (h: number) => `hub_b${String(h).padStart(2, '0')}`;
 const nodeId = (n: number) => `node_${String(n).padStart(3, '0')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function machine(): string {
   const cpus = os.cpus();
@@ -114,52 +108,15 @@ function startTelemetryLoad(url: string, rate: number) {
 
 async function run(url: string, coalesceMs: number, round: number) {
   const prefix = `iot/hubs/`;
-  const mqttIn = (id: string, topic: string, to: string, qos = '0') => ({
-    id,
-    type: 'mqtt in',
-    topic,
-    qos,
-    datatype: 'buffer',
-    broker: 'b1',
-    nl: false,
-    rap: true,
-    rh: 0,
-    inputs: 0,
-    wires: [[to]],
-  });
   await nr.load(
-    [mqttNodes, fleetNode, registryNode, socNode, validateNode, allocatorNode],
-    [
-      {
-        id: 'b1',
-        type: 'mqtt-broker',
-        broker: url,
-        clientid: '',
-        autoConnect: true,
-        protocolVersion: '4',
-        keepalive: '60',
-        cleansession: true,
-      },
-      { id: 'f1', type: 'wpt-fleet', name: 'fleet', staleAfterS: 60 },
-      mqttIn('i1', `${prefix}+/info`, 'reg', '1'),
-      mqttIn('i2', `${prefix}+/status`, 'reg'),
-      mqttIn('i3', `${prefix}+/nodes/+/info`, 'reg', '1'),
-      mqttIn('i4', `${prefix}+/nodes/+/status`, 'reg'),
-      mqttIn('i5', `${prefix}+/nodes/+/telemetry`, 'soc'),
-      mqttIn('i7', `${prefix}+/requests`, 'val', '1'),
-      { id: 'reg', type: 'wpt-hub-registry', fleet: 'f1', wires: [[], []] },
-      { id: 'soc', type: 'wpt-soc-tracker', fleet: 'f1', wires: [[], []] },
-      { id: 'val', type: 'wpt-validate', fleet: 'f1', wires: [['dlm'], []] },
-      {
-        id: 'dlm',
-        type: 'wpt-dlm-allocator',
-        fleet: 'f1',
-        policy: 'soc-priority',
-        coalesceMs,
-        wires: [['out'], []],
-      },
-      { id: 'out', type: 'mqtt out', topic: '', qos: '1', retain: 'false', broker: 'b1' },
-    ],
+    DLM_FLOW_NODES,
+    dlmFlow({
+      brokerUrl: url,
+      hub: '+',
+      streamQos: '0',
+      fleet: { staleAfterS: 60 },
+      allocator: { coalesceMs },
+    }),
   );
   const client = await mqtt.connectAsync(url, { clientId: `wpt-bench-dlm-${process.pid}-${round}` });
   const waiting = new Map<string, number>();

@@ -19,6 +19,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../runtime/free-port';
+import { startVictoriaMetrics, storedSamples } from '../test/helpers/victoria';
 import type { InfluxConfigNode } from '../nodes/lib/config-nodes';
 
 const INFLUX_CONFIG_ID = 'ad60f4e1ae80a8ce';
@@ -38,49 +39,6 @@ function packageRoot(): string {
     dir = up;
   }
   return dir;
-}
-
-async function startVictoriaMetrics(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const bin = '/usr/bin/victoria-metrics';
-  if (!fs.existsSync(bin)) throw new Error(`no INFLUX_URL and no ${bin} (apt-get install victoria-metrics)`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-bench-vm-'));
-  const port = await freePort();
-  const proc: ChildProcess = spawn(
-    bin,
-    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y'],
-    { stdio: 'ignore' },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop };
-    } catch {
-      /* starting */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error('victoria-metrics did not start');
-}
-
-async function storedSamples(url: string, match: string): Promise<number> {
-  for (const method of ['POST', 'GET']) {
-    const r = await fetch(`${url}/internal/force_flush`, { method });
-    await r.arrayBuffer();
-    if (r.ok) break;
-  }
-  const r = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match }).toString()}`);
-  if (!r.ok) throw new Error(`export: HTTP ${r.status}`);
-  let n = 0;
-  for (const line of (await r.text()).split('\n')) {
-    if (line) n += (JSON.parse(line) as { values: unknown[] }).values.length;
-  }
-  return n;
 }
 
 interface FlowNode {

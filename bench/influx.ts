@@ -7,63 +7,16 @@
 // Uses INFLUX_URL when set (it must also answer VictoriaMetrics' /api/v1/export to count
 // what was stored), else starts /usr/bin/victoria-metrics on a free port in a temp dir.
 // Target: ≥ 20,000 points/s with 0 loss.
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { InfluxWriter, nodeTelemetryPoint, type InfluxPoint } from '../adapters/influx';
-import { freePort } from '../runtime/free-port';
+import { startVictoriaMetrics, storedSamples } from '../test/helpers/victoria';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
   return Number.isFinite(v) && v > 0 ? v : def;
-}
-
-async function startVictoriaMetrics(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const bin = '/usr/bin/victoria-metrics';
-  if (!fs.existsSync(bin)) throw new Error(`no INFLUX_URL and no ${bin} (apt-get install victoria-metrics)`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-bench-vm-'));
-  const port = await freePort();
-  const proc: ChildProcess = spawn(
-    bin,
-    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop };
-    } catch {
-      /* starting */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error('victoria-metrics did not start');
-}
-
-async function storedSamples(url: string, match: string): Promise<number> {
-  for (const method of ['POST', 'GET']) {
-    const r = await fetch(`${url}/internal/force_flush`, { method });
-    await r.arrayBuffer();
-    if (r.ok) break;
-  }
-  const r = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match }).toString()}`);
-  if (!r.ok) throw new Error(`export: HTTP ${r.status}`);
-  let n = 0;
-  for (const line of (await r.text()).split('\n')) {
-    if (line) n += (JSON.parse(line) as { values: unknown[] }).values.length;
-  }
-  return n;
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { startRuntime, readCapture, ROOT, type RuntimeHandle } from '../helpers/runtime';
+import { poll } from '../helpers/wait';
 import { OPENAPI_DOCUMENT, toExpressPath } from '../../core/api';
 
 type Json = Record<string, unknown> & { items?: Array<Record<string, unknown>>; total?: number };
@@ -40,15 +41,6 @@ describe('e2e: REST API', function () {
     return { status: r.status, body: parsed };
   }
 
-  async function until<T>(fn: () => Promise<T>, okFn: (v: T) => boolean, ms = 15000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (okFn(v) || Date.now() > end) return v;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-
   /** Keeps the hub fresh (it goes stale after 10 s of silence). */
   async function heartbeat(): Promise<void> {
     await client.publishAsync('iot/hubs/hub_01/status', JSON.stringify({ state: 'online', cpu_temp: 50 }), {
@@ -60,7 +52,7 @@ describe('e2e: REST API', function () {
     rt = await startRuntime();
     client = await mqtt.connectAsync(rt.mqttUrl, { clientId: `wpt-api-e2e-${process.pid}` });
     for (const m of readCapture()) await client.publishAsync(m.topic, m.payload, { qos: 1 });
-    await until(
+    await poll(
       () => api('GET', '/api/hubs/hub_01'),
       (r) => r.status === 200 && (r.body.nodes as unknown[]).length === 3,
     );
@@ -188,7 +180,7 @@ describe('e2e: REST API', function () {
   });
 
   it('lists charging sessions from PostgreSQL with filters and pages', async () => {
-    const all = await until(
+    const all = await poll(
       () => api('GET', '/api/sessions'),
       (r) => r.status === 200 && r.body.total === 2,
     );
@@ -225,7 +217,7 @@ describe('e2e: REST API', function () {
   });
 
   it('lists DLM events with their source, filters and pages', async () => {
-    const all = await until(
+    const all = await poll(
       () => api('GET', '/api/dlm/events?hub_id=hub_01&source=hub'),
       (r) => r.status === 200 && r.body.total === 3,
     );
@@ -302,7 +294,7 @@ describe('e2e: REST API', function () {
       );
     }
     await heartbeat();
-    await until(
+    await poll(
       () => api('GET', '/api/hubs/hub_far'),
       (r) => r.status === 200 && (r.body.nodes as unknown[]).length === 2,
     );
@@ -376,7 +368,7 @@ describe('e2e: REST API', function () {
     const messages: unknown[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
     ws.send(JSON.stringify({ vehicle_id: 'vehicle_02' }));
-    await until(
+    await poll(
       async () => messages.length,
       (n) => n >= 1,
     );
@@ -397,7 +389,7 @@ describe('e2e: REST API', function () {
         is_charging: true,
       }),
     );
-    await until(
+    await poll(
       async () => messages.length,
       (n) => n >= 2,
     );

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startRuntime, ROOT, type RuntimeHandle } from '../helpers/runtime';
+import { poll, sleep } from '../helpers/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -38,8 +39,6 @@ type ApiHub = {
   nodes: Array<{ node_id: string }>;
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The cells of every body row of a ui-table, as text, keyed by column title. */
 async function tableRows(page: Page, selector: string): Promise<Array<Record<string, string>>> {
   return page.evaluate((sel) => {
@@ -57,16 +56,6 @@ async function tableRows(page: Page, selector: string): Promise<Array<Record<str
       .filter((cells) => cells.length === titles.length)
       .map((cells) => Object.fromEntries(titles.map((t, i) => [t, cells[i] ?? ''])));
   }, selector);
-}
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms: number, every = 500): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v) && Date.now() < end) {
-    await sleep(every);
-    v = await fn();
-  }
-  return v;
 }
 
 describe('e2e: operators dashboard (Dashboard 2.0 in a browser)', function () {
@@ -162,7 +151,7 @@ describe('e2e: operators dashboard (Dashboard 2.0 in a browser)', function () {
     const table = widget('ui-table', 'DLM events');
     await open('/dlm-events', table);
     // The demo's vehicles reach the hubs and the allocator decides within a minute or two.
-    const rows = await until(
+    const rows = await poll(
       () => tableRows(page, table),
       (r) => r.length > 0,
       150000,
@@ -196,7 +185,7 @@ describe('e2e: operators dashboard (Dashboard 2.0 in a browser)', function () {
     // read just before or just after it. A vehicle charges by now (the allocator decided).
     let someLoad = false;
     let last = '';
-    const matched = await until(
+    const matched = await poll(
       async () => {
         const before = (await api<{ items: ApiHub[] }>('/api/hubs')).items;
         const rows = await tableRows(page, hubsTable);
@@ -223,6 +212,7 @@ describe('e2e: operators dashboard (Dashboard 2.0 in a browser)', function () {
       },
       (ok) => ok,
       60000,
+      500,
     );
     assert.ok(someLoad, `no hub has load on the dashboard: ${last}`);
     assert.ok(matched, `the Hubs table never matched GET /api/hubs: ${last}`);
@@ -240,10 +230,11 @@ describe('e2e: operators dashboard (Dashboard 2.0 in a browser)', function () {
     const expected = hubs.flatMap((h) => h.nodes.map((n) => `${h.hub_id}/${n.node_id}`)).sort();
     assert.equal(expected.length, 12);
     // Limits and power appear with the nodes' first telemetry.
-    const rows = await until(
+    const rows = await poll(
       () => tableRows(page, nodesTable),
       (r) => r.length === 12 && r.every((x) => x['Limit kW'] !== ''),
       30000,
+      500,
     );
     assert.deepEqual(rows.map((r) => `${r.Hub}/${r.Node}`).sort(), expected);
     for (const r of rows) {
@@ -266,17 +257,19 @@ describe('e2e: operators dashboard (Dashboard 2.0 in a browser)', function () {
     await open('/vehicles', table);
     // Each demo vehicle reports within its telemetry period.
     const vehicles = (
-      await until(
+      await poll(
         () => api<{ items: Array<{ vehicle_id: string; soc_class: string }> }>('/api/vehicles'),
         (v) => v.items.length === 20,
         30000,
+        500,
       )
     ).items;
     assert.equal(vehicles.length, 20);
-    const rows = await until(
+    const rows = await poll(
       () => tableRows(page, table),
       (r) => r.length === 20 && r.some((x) => x.Activity === 'charging'),
       20000,
+      500,
     );
     assert.deepEqual(rows.map((r) => r.Vehicle).sort(), vehicles.map((v) => v.vehicle_id).sort());
     for (const r of rows) {

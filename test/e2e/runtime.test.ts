@@ -12,6 +12,7 @@ import {
   type RuntimeHandle,
 } from '../helpers/runtime';
 import { freePort } from '../../runtime/free-port';
+import { poll } from '../helpers/wait';
 import net from 'node:net';
 
 type IngestSnapshot = {
@@ -23,17 +24,6 @@ async function ingest(rt: RuntimeHandle): Promise<IngestSnapshot> {
   const r = await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
   assert.equal(r.status, 200);
   return (await r.json()) as IngestSnapshot;
-}
-
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v)) {
-    if (Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-    v = await fn();
-  }
-  return v;
 }
 
 function count(s: IngestSnapshot, kind: string, field: 'accepted' | 'rejected'): number {
@@ -140,7 +130,7 @@ describe('e2e: runtime with the shipped flows', function () {
       expected[p.kind] = (expected[p.kind] ?? 0) + 1;
     }
     // Retained messages of a shared broker may arrive at start: measure from a settled baseline.
-    const before = await waitFor(
+    const before = await poll(
       () => ingest(rt),
       () => true,
     );
@@ -160,7 +150,7 @@ describe('e2e: runtime with the shipped flows', function () {
     // The orchestrator's own allocator publishes dlm/events too, and they are counted like any:
     // every kind but dlmEvent is exact, dlmEvent at least the capture's.
     const total = capture.length;
-    const after = await waitFor(
+    const after = await poll(
       () => ingest(rt),
       (s) =>
         s.totals.accepted - before.totals.accepted >= total &&

@@ -29,6 +29,30 @@ export interface RuntimeHandle {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Runtimes started by this test process. A test that times out never reaches its `after`:
+ * its runtime would live on, connected to a shared broker, and disturb every later test.
+ * The global afterAll (mocha-hooks.ts) stops them, and they are killed when this process exits.
+ */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+export async function stopAllRuntimes(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          p.once('exit', () => resolve());
+          p.kill('SIGTERM');
+          setTimeout(() => p.kill('SIGKILL'), 10000).unref();
+        }),
+    ),
+  );
+}
+
 export function makeUserDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-e2e-'));
   fs.chmodSync(dir, 0o711); // the embedded PostgreSQL may run as the postgres user
@@ -81,6 +105,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<RuntimeHand
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
 
   const proc = spawn(process.execPath, [CLI], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

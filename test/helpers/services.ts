@@ -6,15 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../runtime/embedded-broker';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../runtime/embedded-postgres';
 import { freePort } from '../../runtime/free-port';
+import { VICTORIA_METRICS_BIN, startVictoriaMetrics, type VictoriaMetrics } from './victoria';
 
 let broker: Promise<EmbeddedBroker> | undefined;
 let postgres: Promise<EmbeddedPostgres> | undefined;
-let influx: Promise<{ url: string; proc: ChildProcess; dir: string } | null> | undefined;
+let influx: Promise<VictoriaMetrics | null> | undefined;
 const createdDbs: string[] = [];
 let tmpRoot: string | undefined;
 
@@ -69,34 +69,14 @@ export async function createTestDatabase(prefix = 'wpt_test'): Promise<string> {
 export async function influxUrl(): Promise<string | null> {
   if (process.env.INFLUX_URL) return process.env.INFLUX_URL;
   influx ??= (async () => {
-    const bin = '/usr/bin/victoria-metrics';
+    const bin = VICTORIA_METRICS_BIN;
     if (!fs.existsSync(bin)) {
       console.log(
         `      (no INFLUX_URL and no ${bin}: Influx write API tests skipped; apt-get install victoria-metrics)`,
       );
       return null;
     }
-    const port = await freePort();
-    const dir = path.join(tmp(), 'vm');
-    const proc = spawn(
-      bin,
-      [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        const r = await fetch(`${url}/health`);
-        if (r.ok) return { url, proc, dir };
-      } catch {
-        /* not up yet */
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    proc.kill('SIGKILL');
-    throw new Error(`victoria-metrics did not answer on ${url}`);
+    return startVictoriaMetrics(path.join(tmp(), 'vm'));
   })();
   const v = await influx;
   return v ? v.url : null;
@@ -123,10 +103,7 @@ export async function stopServices(): Promise<void> {
   postgres = undefined;
   if (influx) {
     const v = await influx.catch(() => null);
-    if (v) {
-      v.proc.kill('SIGTERM');
-      await new Promise((r) => v.proc.once('exit', r));
-    }
+    if (v) await v.stop();
   }
   influx = undefined;
   if (tmpRoot) fs.rmSync(tmpRoot, { recursive: true, force: true });

@@ -7,15 +7,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { nr } from '../helpers/node-red';
+import { DLM_FLOW_NODES, dlmFlow } from '../helpers/dlm-flow';
 import { mqttUrl } from '../helpers/services';
+import { sleep, until } from '../helpers/wait';
 import { formatTimestamp } from '../../core/contract';
-
-const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
-const fleetNode = require('../../nodes/wpt-fleet/wpt-fleet');
-const registryNode = require('../../nodes/wpt-hub-registry/wpt-hub-registry');
-const socNode = require('../../nodes/wpt-soc-tracker/wpt-soc-tracker');
-const validateNode = require('../../nodes/wpt-validate/wpt-validate');
-const allocatorNode = require('../../nodes/wpt-dlm-allocator/wpt-dlm-allocator');
 
 const EPS = 1e-6;
 
@@ -157,19 +152,6 @@ class TestHub {
   }
 }
 
-async function until(
-  what: string,
-  pred: () => boolean,
-  timeoutMs = 8000,
-  detail?: () => string,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}${detail ? ` (${detail()})` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('integration: DLM through the broker', function () {
   this.timeout(60_000);
   let client: MqttClient | undefined;
@@ -186,58 +168,14 @@ describe('integration: DLM through the broker', function () {
   it('keeps the limits in force at the hub within its capacity across arrivals, departures, SoC changes, a capacity drop, a fault and an overload', async () => {
     const url = await mqttUrl();
     const hubId = `hub_it_${crypto.randomBytes(3).toString('hex')}`;
-    const mqttIn = (id: string, topic: string, to: string) => ({
-      id,
-      type: 'mqtt in',
-      topic,
-      qos: '1',
-      datatype: 'buffer',
-      broker: 'b1',
-      nl: false,
-      rap: true,
-      rh: 0,
-      inputs: 0,
-      wires: [[to]],
-    });
     await nr.load(
-      [mqttNodes, fleetNode, registryNode, socNode, validateNode, allocatorNode],
-      [
-        {
-          id: 'b1',
-          type: 'mqtt-broker',
-          name: 'broker',
-          broker: url,
-          clientid: '',
-          autoConnect: true,
-          protocolVersion: '4',
-          keepalive: '60',
-          cleansession: true,
-        },
-        { id: 'f1', type: 'wpt-fleet', name: 'fleet' },
-        mqttIn('i1', `iot/hubs/${hubId}/info`, 'reg'),
-        mqttIn('i2', `iot/hubs/${hubId}/status`, 'reg'),
-        mqttIn('i3', `iot/hubs/${hubId}/nodes/+/info`, 'reg'),
-        mqttIn('i4', `iot/hubs/${hubId}/nodes/+/status`, 'reg'),
-        mqttIn('i5', `iot/hubs/${hubId}/nodes/+/telemetry`, 'soc'),
-        mqttIn('i6', 'iot/vehicles/+/telemetry', 'soc'),
-        mqttIn('i7', `iot/hubs/${hubId}/requests`, 'val'),
-        { id: 'reg', type: 'wpt-hub-registry', fleet: 'f1', wires: [[], []] },
-        { id: 'soc', type: 'wpt-soc-tracker', fleet: 'f1', wires: [[], []] },
-        { id: 'val', type: 'wpt-validate', fleet: 'f1', wires: [['dlm'], []] },
-        {
-          id: 'dlm',
-          type: 'wpt-dlm-allocator',
-          fleet: 'f1',
-          policy: 'soc-priority',
-          minChangeKw: 0.5,
-          confirmTimeoutS: 2,
-          rebalanceS: 1,
-          coalesceMs: 20,
-          wires: [['out'], ['rej']],
-        },
-        { id: 'out', type: 'mqtt out', topic: '', qos: '1', retain: 'false', broker: 'b1' },
-        { id: 'rej', type: 'helper' },
-      ],
+      DLM_FLOW_NODES,
+      dlmFlow({
+        brokerUrl: url,
+        hub: hubId,
+        allocator: { minChangeKw: 0.5, confirmTimeoutS: 2, rebalanceS: 1, coalesceMs: 20 },
+        rejects: 'rej',
+      }),
     );
     const rejected: Array<Record<string, unknown>> = [];
     nr.getNode('rej').on('input', (m) => rejected.push(m));
@@ -250,14 +188,18 @@ describe('integration: DLM through the broker', function () {
     });
     await client.subscribeAsync(`iot/hubs/${hubId}/dlm/events`, { qos: 1 });
     // Let Node-RED's mqtt nodes connect and subscribe before the hub talks.
-    await until('Node-RED subscribed', () => {
-      const b = nr.getNode('b1') as unknown as { connected?: boolean };
-      return b.connected === true;
-    });
-    await new Promise((r) => setTimeout(r, 300));
+    await until(
+      () => {
+        const b = nr.getNode('b1') as unknown as { connected?: boolean };
+        return b.connected === true;
+      },
+      8000,
+      'Node-RED subscribed',
+    );
+    await sleep(300);
     await h.start();
     const fleet = nr.getNode('f1') as unknown as { twin: { nodesOf(id: string): unknown[] } };
-    await until('twin knows the hub', () => fleet.twin.nodesOf(hubId).length === 4);
+    await until(() => fleet.twin.nodesOf(hubId).length === 4, 8000, 'twin knows the hub');
 
     const limit = (n: string) => h.limits.get(n) ?? 0;
     const reasons = () => new Set(h.events.map((e) => e.trigger_reason));
@@ -265,50 +207,55 @@ describe('integration: DLM through the broker', function () {
     // Arrivals: a request, then the node starts charging.
     await h.request('veh_a', 'node_01', 30);
     await h.nodeStatus('node_01', 'charging', 'veh_a', 30);
-    await until('node_01 at 50', () => limit('node_01') === 50);
+    await until(() => limit('node_01') === 50, 8000, 'node_01 at 50');
     await h.request('veh_b', 'node_02', 60);
     await h.nodeStatus('node_02', 'charging', 'veh_b', 60);
     await h.request('veh_c', 'node_03', 10); // critical: below 20 %
     await h.nodeStatus('node_03', 'charging', 'veh_c', 10);
     await until(
-      'critical node_03 served fully, total at C',
       () => limit('node_03') === 50 && Math.abs(h.sum() - 100) < 0.01,
+      8000,
+      'critical node_03 served fully, total at C',
     );
     assert.ok(limit('node_01') > limit('node_02'), 'soc-priority: 30 % gets more than 60 %');
 
     // A busy node and an unknown node are refused.
     await h.request('veh_x', 'node_03', 50);
     await h.request('veh_x', 'node_99', 50);
-    await until('two rejects', () => rejected.length === 2);
+    await until(() => rejected.length === 2, 8000, 'two rejects');
 
     // SoC change: veh_b becomes critical (priority shift).
     await h.vehicleSoc('veh_b', 12);
-    await until('PRIORITY_SHIFT', () => reasons().has('PRIORITY_SHIFT'));
-    await until('node_02 served as critical', () => limit('node_02') === 50 && limit('node_03') === 50);
+    await until(() => reasons().has('PRIORITY_SHIFT'), 8000, 'PRIORITY_SHIFT');
+    await until(() => limit('node_02') === 50 && limit('node_03') === 50, 8000, 'node_02 served as critical');
 
     // Departure: node_03's vehicle leaves; node_01 (0 while two critical vehicles charged) gets power.
     await h.nodeStatus('node_03', 'idle', null);
-    await until('node_03 to 0, node_01 up', () => limit('node_03') === 0 && limit('node_01') === 50);
+    await until(() => limit('node_03') === 0 && limit('node_01') === 50, 8000, 'node_03 to 0, node_01 up');
 
     // Capacity drop 100 → 60: the critical node_02 keeps 50, node_01 gets what is left.
     await h.info(60);
-    await until('within the new capacity', () => h.sum() <= 60 + EPS && reasons().has('CAPACITY_CHANGED'));
     await until(
-      'critical first',
+      () => h.sum() <= 60 + EPS && reasons().has('CAPACITY_CHANGED'),
+      8000,
+      'within the new capacity',
+    );
+    await until(
       () => limit('node_02') === 50 && Math.abs(limit('node_01') - 10) < 0.01,
       8000,
-      () => JSON.stringify([...h.limits]) + JSON.stringify(h.events.slice(-4)),
+      'critical first',
+      { detail: () => JSON.stringify([...h.limits]) + JSON.stringify(h.events.slice(-4)) },
     );
 
     // A faulted node.
     await h.nodeStatus('node_02', 'faulted', null);
-    await until('node_02 to 0', () => limit('node_02') === 0 && reasons().has('NODE_FAULT'));
-    await until('node_01 gets the freed capacity', () => limit('node_01') === 50);
+    await until(() => limit('node_02') === 0 && reasons().has('NODE_FAULT'), 8000, 'node_02 to 0');
+    await until(() => limit('node_01') === 50, 8000, 'node_01 gets the freed capacity');
 
     // Overload: node_04 (never given a limit) draws 30 kW: 50 + 30 > 60.
     assert.ok(!reasons().has('GRID_OVERLOAD'), 'no overload from telemetry lagging behind the decreases');
     h.overload('node_04', 30);
-    await until('GRID_OVERLOAD', () => reasons().has('GRID_OVERLOAD'));
+    await until(() => reasons().has('GRID_OVERLOAD'), 8000, 'GRID_OVERLOAD');
     const overload = h.events.find((e) => e.trigger_reason === 'GRID_OVERLOAD');
     assert.equal(overload?.affected_node_id, 'node_04');
     assert.equal(overload?.new_limit, 0);
@@ -317,8 +264,8 @@ describe('integration: DLM through the broker', function () {
     // A second arrival while node_01 charges, then let rebalances run.
     await h.request('veh_d', 'node_03', 70);
     await h.nodeStatus('node_03', 'charging', 'veh_d', 70);
-    await until('node_03 charging again', () => limit('node_03') > 0);
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(() => limit('node_03') > 0, 8000, 'node_03 charging again');
+    await sleep(1500);
 
     assert.deepEqual(h.violations, []);
     assert.ok(h.sum() <= h.capacityKw + EPS);

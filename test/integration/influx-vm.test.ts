@@ -4,8 +4,9 @@
 // (this version stores them as 0), so string fields are not read back here.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { influxUrl } from '../helpers/services';
+import { TcpProxy } from '../helpers/tcp-proxy';
+import { exportWhen, sampleCount, type Series } from '../helpers/victoria';
 import {
   InfluxWriter,
   MEASUREMENTS,
@@ -20,37 +21,6 @@ import {
   type MeasurementName,
 } from '../../adapters/influx';
 
-interface Series {
-  metric: Record<string, string>;
-  values: number[];
-  timestamps: number[];
-}
-
-async function forceFlush(url: string): Promise<void> {
-  const r = await fetch(`${url}/internal/force_flush`, { method: 'POST' });
-  await r.arrayBuffer();
-  if (!r.ok) await (await fetch(`${url}/internal/force_flush`)).arrayBuffer();
-}
-async function exportSeries(url: string, match: string): Promise<Series[]> {
-  const r = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match }).toString()}`);
-  assert.equal(r.status, 200, `export ${match}`);
-  const text = await r.text();
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Series);
-}
-/** Exports until `done` holds (data becomes searchable shortly after force_flush) or 5 s passed. */
-async function exportWhen(url: string, match: string, done: (s: Series[]) => boolean): Promise<Series[]> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    await forceFlush(url);
-    const s = await exportSeries(url, match);
-    if (done(s) || Date.now() > end) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const sampleCount = (s: Series[]): number => s.reduce((n, x) => n + x.values.length, 0);
 /** Label text a tag value is stored as (see cleanText / escapeKey). */
 const stored = (id: string): string => {
   const c = cleanText(id);
@@ -58,34 +28,6 @@ const stored = (id: string): string => {
 };
 const numeric = (v: unknown): number | undefined =>
   typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : undefined;
-
-/** A TCP proxy to the server that a test can close (outage) and reopen on the same port. */
-class Proxy {
-  private server: net.Server | undefined;
-  private sockets = new Set<net.Socket>();
-  port = 0;
-  constructor(private readonly target: URL) {}
-  async open(): Promise<void> {
-    const server = net.createServer((c) => {
-      const u = net.connect(Number(this.target.port), this.target.hostname);
-      for (const s of [c, u]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      c.pipe(u).pipe(c);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-  async close(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const x of this.sockets) x.destroy();
-    if (s) await new Promise((r) => s.close(r));
-  }
-}
 
 describe('influx adapter against a v2 write API server (VictoriaMetrics)', function () {
   this.timeout(30_000);
@@ -272,7 +214,7 @@ describe('influx adapter against a v2 write API server (VictoriaMetrics)', funct
   });
 
   it('outage and recovery: oldest points beyond the bound dropped; dropped == attempted − stored', async () => {
-    const proxy = new Proxy(new URL(url));
+    const proxy = new TcpProxy(new URL(url));
     await proxy.open();
     const states: string[] = [];
     const w = writer(`http://127.0.0.1:${proxy.port}`, {

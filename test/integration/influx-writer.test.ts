@@ -1,6 +1,7 @@
 // InfluxWriter against a scripted fetch: batching, bounded buffer with exact loss counts,
 // retries and states, rejects, close. (influx-vm.test.ts runs it against a real server.)
 import assert from 'node:assert/strict';
+import { sleep, until as waitUntil } from '../helpers/wait';
 import {
   InfluxWriter,
   type InfluxPoint,
@@ -39,14 +40,9 @@ function pts(n: number, from = 0): InfluxPoint[] {
     ts: 1_000 + from + i,
   }));
 }
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+/** Polls every 5 ms: the scripted server answers within milliseconds. */
+const until = (cond: () => boolean, ms = 3000): Promise<void> =>
+  waitUntil(cond, ms, 'condition', { every: 5 });
 function balanced(s: InfluxWriterStats, accepted: number): void {
   assert.equal(
     s.written + s.dropped + s.buffered,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type pg from 'pg';
 import { createTestDatabase } from '../helpers/services';
+import { sleep, until } from '../helpers/wait';
 import {
   createPool,
   createRepository,
@@ -54,16 +55,7 @@ class CuttableProxy {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const at = (s: number): string => new Date(Date.parse('2026-11-26T08:00:00Z') + s * 1000).toISOString();
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}
 
 describe('WriteQueue against PostgreSQL with an outage (integration)', function () {
   this.timeout(60000);

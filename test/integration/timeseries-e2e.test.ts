@@ -8,15 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { influxUrl } from '../helpers/services';
+import { exportSeries, exportWhen } from '../helpers/victoria';
 import { makeUserDir, readCapture, startRuntime, ROOT, type RuntimeHandle } from '../helpers/runtime';
 import { shippedFlows } from '../../runtime/app';
 import { decode } from '../../core/contract';
 
-interface Series {
-  metric: Record<string, string>;
-  values: number[];
-  timestamps: number[];
-}
 interface FlowNode {
   id: string;
   type: string;
@@ -24,33 +20,6 @@ interface FlowNode {
   [k: string]: unknown;
 }
 
-async function forceFlush(url: string): Promise<void> {
-  const r = await fetch(`${url}/internal/force_flush`, { method: 'POST' });
-  await r.arrayBuffer();
-  if (!r.ok) await (await fetch(`${url}/internal/force_flush`)).arrayBuffer();
-}
-async function exportSeries(url: string, match: string): Promise<Series[]> {
-  const r = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match }).toString()}`);
-  assert.equal(r.status, 200, `export ${match}`);
-  return (await r.text())
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Series);
-}
-async function exportWhen(
-  url: string,
-  match: string,
-  done: (s: Series[]) => boolean,
-  ms = 15_000,
-): Promise<Series[]> {
-  const end = Date.now() + ms;
-  for (;;) {
-    await forceFlush(url);
-    const s = await exportSeries(url, match);
-    if (done(s) || Date.now() > end) return s;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 const distinct = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);
 
 /**
@@ -151,6 +120,7 @@ describe('e2e: runtime with INFLUX_URL → time series of the sample capture', f
         url,
         w.match,
         (s) => s.length === 1 && distinct(s[0]?.timestamps ?? []).length >= expected.length,
+        15_000,
       );
       assert.equal(series.length, 1, `${key}: one series (${w.match})\n${rt.output().slice(-2000)}`);
       const got = distinct(series[0]?.timestamps ?? []);
@@ -174,7 +144,12 @@ describe('e2e: runtime with INFLUX_URL → time series of the sample capture', f
     }
 
     // DLM commands of the allocator (the capture's requests) → dlm_allocation, limit per node
-    const dlm = await exportWhen(url, `dlm_allocation_limit_kw{hub_id="${hub}"}`, (s) => s.length >= 1);
+    const dlm = await exportWhen(
+      url,
+      `dlm_allocation_limit_kw{hub_id="${hub}"}`,
+      (s) => s.length >= 1,
+      15_000,
+    );
     assert.ok(dlm.length >= 1, 'dlm_allocation points from the allocator');
     for (const s of dlm) {
       assert.ok(s.metric.node_id && s.metric.trigger_reason, JSON.stringify(s.metric));
@@ -182,7 +157,12 @@ describe('e2e: runtime with INFLUX_URL → time series of the sample capture', f
     }
 
     // hub load, from the twin's node telemetry: capacity 140 kW from the hub's info
-    const load = await exportWhen(url, `{__name__=~"hub_load_.*",hub_id="${hub}"}`, (s) => s.length >= 3);
+    const load = await exportWhen(
+      url,
+      `{__name__=~"hub_load_.*",hub_id="${hub}"}`,
+      (s) => s.length >= 3,
+      15_000,
+    );
     const cap = load.find((s) => s.metric.__name__ === 'hub_load_capacity_kw');
     const kw = load.find((s) => s.metric.__name__ === 'hub_load_load_kw');
     const util = load.find((s) => s.metric.__name__ === 'hub_load_utilisation');

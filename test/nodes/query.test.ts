@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { nr } from '../helpers/node-red';
 import { createTestDatabase, mqttUrl } from '../helpers/services';
+import { until } from '../helpers/wait';
 
 const fleetNode = require('../../nodes/wpt-fleet/wpt-fleet');
 const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
@@ -16,14 +17,6 @@ function answer(
   const p = new Promise<Record<string, unknown>>((resolve) => nr.getNode(out).on('input', resolve));
   nr.getNode(id).receive(msg);
   return p;
-}
-
-async function until(fn: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('node: wpt-query health', function () {

@@ -7,17 +7,10 @@ import { createTestDatabase } from '../helpers/services';
 import { readCapture } from '../helpers/runtime';
 import { decode } from '../../core/contract';
 import { Twin, type TwinChange } from '../../core/twin';
+import { until } from '../helpers/wait';
 
 const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
 const storeNode = require('../../nodes/wpt-store/wpt-store');
-
-async function until(fn: () => Promise<boolean>, ms = 10000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The capture's info/status/telemetry through a Twin: one change list per message. */
 function captureChanges(): { twin: Twin; batches: TwinChange[][] } {

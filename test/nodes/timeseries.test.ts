@@ -7,6 +7,9 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { nr } from '../helpers/node-red';
 import { influxUrl } from '../helpers/services';
+import { TcpProxy } from '../helpers/tcp-proxy';
+import { exportWhen, sampleCount, type Series } from '../helpers/victoria';
+import { until as waitUntil } from '../helpers/wait';
 import { decode } from '../../core/contract';
 import type { FleetNode, InfluxConfigNode } from '../../nodes/lib/config-nodes';
 import type { TwinChange } from '../../core/twin';
@@ -16,73 +19,9 @@ const influxNode = require('../../nodes/wpt-influxdb/wpt-influxdb');
 const timeseriesNode = require('../../nodes/wpt-timeseries/wpt-timeseries');
 const NODES = [fleetNode, influxNode, timeseriesNode];
 
-interface Series {
-  metric: Record<string, string>;
-  values: number[];
-  timestamps: number[];
-}
-
-async function forceFlush(url: string): Promise<void> {
-  const r = await fetch(`${url}/internal/force_flush`, { method: 'POST' });
-  await r.arrayBuffer();
-  if (!r.ok) await (await fetch(`${url}/internal/force_flush`)).arrayBuffer();
-}
-async function exportSeries(url: string, match: string): Promise<Series[]> {
-  const r = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match }).toString()}`);
-  assert.equal(r.status, 200, `export ${match}`);
-  return (await r.text())
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Series);
-}
-/** Exports until `done` holds (data becomes searchable shortly after force_flush) or 5 s passed. */
-async function exportWhen(url: string, match: string, done: (s: Series[]) => boolean): Promise<Series[]> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    await forceFlush(url);
-    const s = await exportSeries(url, match);
-    if (done(s) || Date.now() > end) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const sampleCount = (s: Series[]): number => s.reduce((n, x) => n + x.values.length, 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let dbg: () => unknown = () => null;
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(dbg())}`);
-    await sleep(10);
-  }
-}
-
-/** A TCP proxy to the server that a test can close (outage) and reopen on the same port. */
-class Proxy {
-  private server: net.Server | undefined;
-  private sockets = new Set<net.Socket>();
-  port = 0;
-  constructor(private readonly target: URL) {}
-  async open(): Promise<void> {
-    const server = net.createServer((c) => {
-      const u = net.connect(Number(this.target.port), this.target.hostname);
-      for (const s of [c, u]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      c.pipe(u).pipe(c);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-  async close(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const x of this.sockets) x.destroy();
-    if (s) await new Promise((r) => s.close(r));
-  }
-}
+const until = (cond: () => boolean, ms: number, what: string): Promise<void> =>
+  waitUntil(cond, ms, what, { every: 10, detail: () => dbg() });
 
 /** A server that accepts connections and never answers (InfluxDB hanging). */
 async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
@@ -340,7 +279,7 @@ describe('node: wpt-timeseries with wpt-influxdb (v2 write API server)', functio
   });
 
   it('Influx down: never blocks; status shows the outage; oldest points beyond the bound dropped and counted exactly; recovery writes the rest', async () => {
-    const proxy = new Proxy(new URL(url));
+    const proxy = new TcpProxy(new URL(url));
     await proxy.open();
     await nr.load(
       NODES,

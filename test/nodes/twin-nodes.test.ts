@@ -8,6 +8,7 @@ import { createTestDatabase } from '../helpers/services';
 import { readCapture } from '../helpers/runtime';
 import type { TwinChange } from '../../core/twin';
 import { trapezoidKwh } from '../../core/soc';
+import { until } from '../helpers/wait';
 import {
   createPool,
   migrate,
@@ -37,14 +38,6 @@ function collect(id: string): Msg[] {
   const list: Msg[] = [];
   nr.getNode(id).on('input', (m) => list.push(m));
   return list;
-}
-
-async function until(fn: () => boolean | Promise<boolean>, ms = 10000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const changesOf = (msgs: Msg[]): TwinChange[] =>
