@@ -10,7 +10,7 @@
 import { schemas } from './schemas';
 import type { DLMNotification, PayloadName } from './schemas';
 import type { NormalisedFromSchema } from './schema-types';
-import { matchTopic, quoteTopic, PAYLOAD_OF } from './topics';
+import { matchTopic, quoteTopic, PAYLOAD_OF, TOPIC_KINDS } from './topics';
 import type { TopicKind } from './topics';
 import { normaliseValidated, validatePayload, validationError } from './validate';
 import type { ValidationError } from './validate';
@@ -290,4 +290,22 @@ export function encodeDlmNotification(n: DlmNotificationInput): string {
     throw new Error(`invalid DLMNotification: ${checked.errors.map((e) => e.message).join('; ')}`);
   }
   return JSON.stringify(out);
+}
+
+const KINDS: ReadonlySet<string> = new Set(TOPIC_KINDS);
+
+/**
+ * Is this an already decoded message (e.g. `msg.wpt` set by wpt-validate or a twin node)?
+ * Checks the shape only: decode() is what validates.
+ */
+export function isInboundMessage(v: unknown): v is InboundMessage {
+  if (v === null || typeof v !== 'object') return false;
+  const m = v as { kind?: unknown; ts?: unknown; data?: unknown };
+  return (
+    typeof m.kind === 'string' &&
+    KINDS.has(m.kind) &&
+    typeof m.ts === 'number' &&
+    !!m.data &&
+    typeof m.data === 'object'
+  );
 }

@@ -43,7 +43,7 @@ export {
   topicIdProblem,
 } from './topics';
 export type { TopicKind, TopicIds, ParsedTopic, TopicError } from './topics';
-export { decode, encodeDlmNotification, DEFAULT_MAX_PAYLOAD_BYTES } from './decode';
+export { decode, encodeDlmNotification, isInboundMessage, DEFAULT_MAX_PAYLOAD_BYTES } from './decode';
 export type {
   DecodeResult,
   DecodeFailure,

@@ -1,7 +1,7 @@
 export { Twin } from './twin';
 export { sessionIdOf, sessionView } from './sessions';
 export type { SessionState } from './sessions';
-export { DEFAULT_TWIN_CONFIG, TwinInputError } from './types';
+export { DEFAULT_TWIN_CONFIG, TwinInputError, isTwinChangeList } from './types';
 export type {
   AssignRejectReason,
   AssignResult,

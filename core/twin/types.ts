@@ -365,3 +365,11 @@ export class TwinInputError extends Error {
     this.name = 'TwinInputError';
   }
 }
+
+/** Is this a list of twin changes (what wpt-hub-registry / wpt-soc-tracker send)? Checks the shape. */
+export function isTwinChangeList(v: unknown): v is TwinChange[] {
+  return (
+    Array.isArray(v) &&
+    v.every((c) => c !== null && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string')
+  );
+}

@@ -5,7 +5,8 @@
 // flow once.
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from './red';
 import type { FleetNode, ChangeOrigin } from './config-nodes';
-import { decode, type InboundMessage, type TopicKind, type ValidationError } from '../../core/contract';
+import type { TopicKind, ValidationError } from '../../core/contract';
+import { inboundOf } from './messages';
 import { TwinInputError, type TwinChange, type TwinChangeType } from '../../core/twin';
 
 export interface TwinInputSpec {
@@ -69,24 +70,17 @@ export function registerTwinInputNode(RED: NodeAPI, spec: TwinInputSpec): void {
       await fleet.ready;
       const now = Date.now();
       const topic = typeof msg.topic === 'string' ? msg.topic : '';
-      let inbound: InboundMessage;
       // Messages decoded here are counted here; those from wpt-validate were counted there.
-      let decodedHere = false;
-      const pre = msg.wpt as InboundMessage | undefined;
-      if (pre && typeof pre === 'object' && typeof pre.kind === 'string' && 'data' in pre) {
-        inbound = pre;
-      } else {
-        const r = decode(topic, msg.payload, now);
-        if (!r.ok) {
-          rejected++;
-          fleet.counters.reject(r.kind, topic, r.errors.map((e) => e.message).join('; '), now);
-          send([null, rejectMsg(node, msg, r.errors)]);
-          refresh();
-          return done();
-        }
-        inbound = r.msg;
-        decodedHere = true;
+      const r = inboundOf(msg, now);
+      if (!r.ok) {
+        rejected++;
+        fleet.counters.reject(r.kind, topic, r.errors.map((e) => e.message).join('; '), now);
+        send([null, rejectMsg(node, msg, r.errors)]);
+        refresh();
+        return done();
       }
+      const inbound = r.msg;
+      const decodedHere = r.decodedHere;
       if (!kinds.has(inbound.kind)) {
         rejected++;
         const message = RED._(`${ns}.errors.kind`, { kind: inbound.kind, topic });

@@ -8,7 +8,8 @@ import { num } from '../lib/red';
 import type { ChangeOrigin, FleetNode } from '../lib/config-nodes';
 import { DlmEngine, checkDlmConfig, commandToNotification, parseOverrides } from '../../core/dlm/engine';
 import type { DlmCommand, Policy } from '../../core/dlm';
-import { buildTopic, decode, type InboundMessage, type VehicleRequestMessage } from '../../core/contract';
+import { buildTopic, type VehicleRequestMessage } from '../../core/contract';
+import { inboundOf } from '../lib/messages';
 import type { AssignRejectReason, TwinChange } from '../../core/twin';
 
 /** `source` of the DLM events this node publishes (stored with the event by wpt-store). */
@@ -164,29 +165,19 @@ export = function register(RED: NodeAPI): void {
       if (Array.isArray(msg.payload)) return done();
       const now = Date.now();
       const topic = typeof msg.topic === 'string' ? msg.topic : '';
-      let request: VehicleRequestMessage;
-      const pre = msg.wpt as InboundMessage | undefined;
-      if (pre && typeof pre === 'object' && typeof pre.kind === 'string' && 'data' in pre) {
-        if (pre.kind !== 'vehicleRequest') {
-          send([null, reject(msg, RED._(`${ns}.errors.kind`, { kind: pre.kind, topic }), 'not-a-request')]);
-          return done();
-        }
-        request = pre;
-      } else {
-        const r = decode(topic, msg.payload, now);
-        if (!r.ok) {
-          const message = RED._(`${ns}.errors.invalid`, {
-            message: r.errors.map((e) => e.message).join('; '),
-          });
-          send([null, reject(msg, message, 'invalid')]);
-          return done();
-        }
-        if (r.msg.kind !== 'vehicleRequest') {
-          send([null, reject(msg, RED._(`${ns}.errors.kind`, { kind: r.msg.kind, topic }), 'not-a-request')]);
-          return done();
-        }
-        request = r.msg;
+      const r = inboundOf(msg, now);
+      if (!r.ok) {
+        const message = RED._(`${ns}.errors.invalid`, {
+          message: r.errors.map((e) => e.message).join('; '),
+        });
+        send([null, reject(msg, message, 'invalid')]);
+        return done();
       }
+      if (r.msg.kind !== 'vehicleRequest') {
+        send([null, reject(msg, RED._(`${ns}.errors.kind`, { kind: r.msg.kind, topic }), 'not-a-request')]);
+        return done();
+      }
+      const request: VehicleRequestMessage = r.msg;
       const d = request.data;
       const result = fleet.twin.assign(
         request.hubId,

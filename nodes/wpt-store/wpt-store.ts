@@ -11,16 +11,9 @@ import {
   type WriteQueueStats,
 } from '../../adapters/postgres';
 import { changesToWrites, dlmEventToWrite } from '../../adapters/postgres/twin-mapping';
-import { decode, type InboundMessage } from '../../core/contract';
-import type { TwinChange } from '../../core/twin';
+import { isTwinChangeList } from '../../core/twin';
+import { inboundOf } from '../lib/messages';
 import { num } from '../lib/red';
-
-function isChangeList(v: unknown): v is TwinChange[] {
-  return (
-    Array.isArray(v) &&
-    v.every((c) => c && typeof c === 'object' && typeof (c as TwinChange).type === 'string')
-  );
-}
 
 export = function register(RED: NodeAPI): void {
   function WptStoreNode(this: NodeInstance, def: NodeDef): void {
@@ -78,16 +71,12 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessage, _send, done) => {
       let writes: WriteItem[];
-      if (isChangeList(msg.payload)) {
+      if (isTwinChangeList(msg.payload)) {
         writes = changesToWrites(msg.payload);
       } else {
-        const pre = msg.wpt as InboundMessage | undefined;
-        let m: InboundMessage | undefined = pre && typeof pre === 'object' && 'kind' in pre ? pre : undefined;
-        if (!m) {
-          const r = decode(typeof msg.topic === 'string' ? msg.topic : '', msg.payload, Date.now());
-          if (!r.ok) return done(new Error(r.errors.map((e) => e.message).join('; ')));
-          m = r.msg;
-        }
+        const r = inboundOf(msg, Date.now());
+        if (!r.ok) return done(new Error(r.errors.map((e) => e.message).join('; ')));
+        const m = r.msg;
         if (m.kind !== 'dlmEvent') {
           return done(new Error(RED._('wpt-store.errors.kind', { kind: m.kind })));
         }

@@ -6,8 +6,9 @@
 import type { NodeAPI, NodeDef, NodeInstance, NodeMessage, NodeStatus } from '../lib/red';
 import type { FleetNode, InfluxConfigNode } from '../lib/config-nodes';
 import { num } from '../lib/red';
-import { decode, type InboundMessage } from '../../core/contract';
-import type { TwinChange } from '../../core/twin';
+import type { InboundMessage } from '../../core/contract';
+import { isTwinChangeList } from '../../core/twin';
+import { inboundOf } from '../lib/messages';
 import { HubLoadTracker, type HubLoadSample } from '../../core/timeseries';
 import {
   dlmAllocationPoint,
@@ -18,30 +19,6 @@ import {
   vehicleTelemetryPoint,
   type InfluxPoint,
 } from '../../adapters/influx';
-
-const KINDS = new Set([
-  'hubInfo',
-  'hubStatus',
-  'nodeInfo',
-  'nodeStatus',
-  'nodeTelemetry',
-  'vehicleTelemetry',
-  'vehicleRequest',
-  'dlmEvent',
-]);
-
-function isChangeList(v: unknown): v is TwinChange[] {
-  return (
-    Array.isArray(v) &&
-    v.every((c) => c !== null && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string')
-  );
-}
-
-function isInbound(v: unknown): v is InboundMessage {
-  if (v === null || typeof v !== 'object') return false;
-  const m = v as { kind?: unknown; ts?: unknown; data?: unknown };
-  return typeof m.kind === 'string' && KINDS.has(m.kind) && typeof m.ts === 'number' && !!m.data;
-}
 
 /** The point of a decoded message; undefined for kinds that are not time series (info, requests). */
 function pointOf(m: InboundMessage): InfluxPoint | null | undefined {
@@ -139,25 +116,22 @@ export = function register(RED: NodeAPI): void {
     node.on('input', (msg: NodeMessage, send, done) => {
       try {
         const now = Date.now();
-        if (isChangeList(msg.payload)) {
+        if (isTwinChangeList(msg.payload)) {
           if (writer) {
             const samples = hubLoad.update(msg.payload, capacityOf, now);
             if (samples.length) write(samples.map(loadPoint));
           }
           return done();
         }
-        let m: InboundMessage | undefined = isInbound(msg.wpt) ? msg.wpt : undefined;
-        if (!m) {
-          const r = decode(typeof msg.topic === 'string' ? msg.topic : '', msg.payload, now);
-          if (!r.ok) {
-            counts.invalid++;
-            const message = r.errors.map((e) => e.message).join('; ');
-            msg.error = { message, source: { id: node.id, type: node.type }, errors: r.errors };
-            send(msg);
-            return done();
-          }
-          m = r.msg;
+        const r = inboundOf(msg, now);
+        if (!r.ok) {
+          counts.invalid++;
+          const message = r.errors.map((e) => e.message).join('; ');
+          msg.error = { message, source: { id: node.id, type: node.type }, errors: r.errors };
+          send(msg);
+          return done();
         }
+        const m = r.msg;
         const p = pointOf(m);
         if (p === undefined) counts.ignored++;
         else write([p]);
