@@ -14,6 +14,7 @@ import {
 import { freePort } from '../../runtime/free-port';
 import { poll } from '../helpers/wait';
 import net from 'node:net';
+import os from 'node:os';
 
 type IngestSnapshot = {
   totals: { accepted: number; rejected: number };
@@ -334,5 +335,45 @@ describe('e2e: demo mode', function () {
       assert.equal(await rt.stop(), 0, rt.output());
       fs.rmSync(rt.userDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('e2e: the embedded broker binds to loopback', function () {
+  this.timeout(60000);
+
+  function externalAddress(): string | undefined {
+    for (const list of Object.values(os.networkInterfaces())) {
+      for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+    }
+    return undefined;
+  }
+  const connects = (host: string, port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+
+  it('is not reachable from another address unless WPT_MQTT_BIND says so', async function () {
+    const ext = externalAddress();
+    if (process.env.MQTT_URL || !ext) {
+      console.log(
+        `      (${process.env.MQTT_URL ? 'MQTT_URL is set: no embedded broker' : 'no non-loopback address on this machine'})`,
+      );
+      this.skip();
+    }
+    const rt = await startRuntime();
+    const port = Number(new URL(rt.mqttUrl).port);
+    assert.equal(await connects('127.0.0.1', port), true);
+    assert.equal(await connects(ext!, port), false, `the broker answered on ${ext}`);
+    await rt.stop();
+    const open = await startRuntime({ env: { WPT_MQTT_BIND: '0.0.0.0' } });
+    assert.equal(await connects(ext!, Number(new URL(open.mqttUrl).port)), true);
+    await open.stop();
+    fs.rmSync(rt.userDir, { recursive: true, force: true });
+    fs.rmSync(open.userDir, { recursive: true, force: true });
   });
 });
