@@ -853,10 +853,10 @@ async function main(): Promise<void> {
     `GET /api/hubs/{hub_id} and GET /api/health are listed for comparison: the cost of Node-RED's HTTP`,
     `path with a trivial flow (health also checks its dependencies' state).`,
     '',
-    'The runs go in the order of the table against one runtime. Its RSS grows with time and so do',
-    'the stalls behind the max column: the shipped dashboard refreshes every 2 s and its history',
-    'chart keeps 15 min of points for every hub (see docs/benchmarks.md), so later rows run against',
-    'a busier runtime.',
+    'The runs go in the order of the table against one runtime (its RSS after each run is in the',
+    'table). The max column is the longest pause of the runtime during a run: in-process work that',
+    'does not come from the requests (the dashboard refresh every 2 s, GC, the DLM timers) and the',
+    'other processes on the 2 cores; `--profile` shows where the time goes (see docs/benchmarks.md).',
     '',
     ...(profileLines.length
       ? ['## Where the runtime spends its time (--cpu-prof)', '', ...profileLines, '']
