@@ -1,7 +1,7 @@
 // The twin as the recommendation engine sees it: hubs with their nodes, the vehicles at
 // busy nodes and when their sessions are expected to end.
 import type { HubView, NodeView, VehicleView } from '../twin';
-import type { RecHub, RecNode } from './types';
+import type { RecHub, RecNode, RecRequest } from './types';
 
 export interface RecTwin {
   hubs(): HubView[];
@@ -70,4 +70,21 @@ export function recHubsFromTwin(twin: RecTwin, nowMs: number, opts: FromTwinOpti
     });
   }
   return out;
+}
+
+/**
+ * A request completed from the vehicle's registered profile: its battery capacity when the
+ * request gives none (`batteryGiven`), and its priority.
+ */
+export function withVehicleProfile(
+  req: RecRequest,
+  batteryGiven: boolean,
+  vehicle: Pick<VehicleView, 'batteryKwh' | 'priority'> | undefined,
+): RecRequest {
+  if (!vehicle) return req;
+  return {
+    ...req,
+    ...(!batteryGiven && vehicle.batteryKwh ? { battery_capacity_kwh: vehicle.batteryKwh } : {}),
+    ...(vehicle.priority ? { priority: true } : {}),
+  };
 }

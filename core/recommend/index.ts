@@ -23,4 +23,10 @@ export {
   MAX_LIMIT,
   validateRecRequest,
 } from './validate';
-export { recHubsFromTwin, expectedEndMs, type RecTwin, type FromTwinOptions } from './from-twin';
+export {
+  recHubsFromTwin,
+  expectedEndMs,
+  withVehicleProfile,
+  type RecTwin,
+  type FromTwinOptions,
+} from './from-twin';

@@ -10,6 +10,7 @@ import {
   recHubsFromTwin,
   recommend,
   validateRecRequest,
+  withVehicleProfile,
   type RecConfig,
   type RecHub,
 } from '../../core/recommend';
@@ -61,19 +62,15 @@ export = function register(RED: NodeAPI): void {
             }),
           };
         }
-        const req = parsed.value;
-        const v = req.vehicle_id ? fleet.twin.vehicle(req.vehicle_id) : undefined;
+        const body = msg.payload as Record<string, unknown>;
+        const vehicle = parsed.value.vehicle_id ? fleet.twin.vehicle(parsed.value.vehicle_id) : undefined;
         const res = recommend(
           view.hubs,
-          {
-            ...req,
-            ...(v?.batteryKwh &&
-            msg.payload &&
-            (msg.payload as Record<string, unknown>).battery_capacity_kwh === undefined
-              ? { battery_capacity_kwh: v.batteryKwh }
-              : {}),
-            ...(v?.priority ? { priority: true } : {}),
-          },
+          withVehicleProfile(
+            parsed.value,
+            body.battery_capacity_kwh !== undefined && body.battery_capacity_kwh !== null,
+            vehicle,
+          ),
           cfg,
           now,
         );

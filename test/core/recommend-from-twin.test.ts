@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Twin } from '../../core/twin';
 import { decode } from '../../core/contract';
-import { expectedEndMs, recHubsFromTwin } from '../../core/recommend';
+import { expectedEndMs, recHubsFromTwin, withVehicleProfile } from '../../core/recommend';
 
 function feed(t: Twin, topic: string, payload: object, now: number): void {
   const r = decode(topic, payload, now);
@@ -83,5 +83,19 @@ describe('core: the twin as the recommender sees it', () => {
     assert.equal(n2.state, 'idle');
     assert.equal(n2.occupied, false);
     assert.equal(n2.expectedEndMs, null);
+  });
+});
+
+describe('core: a recommendation request completed from the vehicle profile', () => {
+  const req = { latitude: 1, longitude: 2, battery_level: 30, battery_capacity_kwh: 60 };
+  it('takes the registered battery unless the request gives one, and the priority', () => {
+    assert.deepEqual(withVehicleProfile(req, false, { batteryKwh: 82, priority: true }), {
+      ...req,
+      battery_capacity_kwh: 82,
+      priority: true,
+    });
+    assert.deepEqual(withVehicleProfile(req, true, { batteryKwh: 82, priority: false }), req);
+    assert.deepEqual(withVehicleProfile(req, false, { batteryKwh: null, priority: false }), req);
+    assert.equal(withVehicleProfile(req, false, undefined), req);
   });
 });
