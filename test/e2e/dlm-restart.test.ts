@@ -90,6 +90,12 @@ describe('e2e: DLM limits across a restart', function () {
       15000,
       'pad_1 gets 60 kW',
     );
+    // The hub starts charging, as real hubs say (the charging state is what survives a restart).
+    await publish(`iot/hubs/${hub}/nodes/pad_1/status`, {
+      state: 'charging',
+      current_vehicle_id: 'ev_1',
+      error_code: 0,
+    });
     await telemetry();
     // Stored as the orchestrator's event.
     await until(
@@ -106,6 +112,7 @@ describe('e2e: DLM limits across a restart', function () {
 
     assert.equal(await rt.stop(), 0);
     events.length = 0;
+    const restartedAt = Date.now();
     // Same database and, for an embedded broker, the same port: the client reconnects by itself.
     rt = await startRuntime({
       userDir,
@@ -114,20 +121,46 @@ describe('e2e: DLM limits across a restart', function () {
         WPT_MQTT_PORT: new URL(mqttUrl).port,
       },
     });
-    const resync = await (async () => {
+    // The RESYNC is sent as soon as the restored hub is known: possibly before this client has
+    // reconnected to a restarted embedded broker. The orchestrator hears its own events on the
+    // bus and stores them, so read it back from the API (and from the bus when it got here).
+    type Stored = { node_id: string; trigger_reason: string; original_limit: number; new_limit: number };
+    const restarted = rt;
+    const resync = await (async (): Promise<Stored | undefined> => {
       const end = Date.now() + 20000;
       while (Date.now() < end) {
         await heartbeat();
         await telemetry();
-        const r = events.find((e) => e.affected_node_id === 'pad_1' && e.trigger_reason === 'RESYNC');
-        if (r) return r;
+        const r = await fetch(
+          `${restarted.url}/api/dlm/events?hub_id=${hub}&source=orchestrator&since=${restartedAt}&limit=1000`,
+          {
+            headers: { Authorization: `Bearer ${restarted.apiToken}` },
+          },
+        );
+        const body = (await r.json()) as { items: Stored[] };
+        // The re-sent limit in force: a RESYNC that keeps the limit (original == new).
+        const found = body.items.find(
+          (e) => e.node_id === 'pad_1' && e.trigger_reason === 'RESYNC' && e.original_limit === e.new_limit,
+        );
+        if (found) return found;
         await new Promise((res) => setTimeout(res, 300));
       }
       return undefined;
     })();
-    assert.ok(resync, `a RESYNC of pad_1 after the restart; got ${JSON.stringify(events)}`);
+    assert.ok(resync, `a RESYNC of pad_1 after the restart; on the bus: ${JSON.stringify(events)}`);
     assert.equal(resync.new_limit, 60);
     assert.equal(resync.original_limit, 60);
+    // The vehicle still charging keeps its power after the restart: no lower limit was sent.
+    const after = (await (
+      await fetch(`${restarted.url}/api/dlm/events?hub_id=${hub}&node_id=pad_1&since=${restartedAt}`, {
+        headers: { Authorization: `Bearer ${restarted.apiToken}` },
+      })
+    ).json()) as { items: Stored[] };
+    assert.ok(after.items.length > 0);
+    assert.ok(
+      after.items.every((e) => e.new_limit === 60),
+      JSON.stringify(after.items),
+    );
     // Nothing was ever raised above capacity by the restart.
     assert.ok([...limits.values()].reduce((a, b) => a + b, 0) <= 100);
   });
