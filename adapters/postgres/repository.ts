@@ -276,33 +276,35 @@ const SQL_UPSERT_NODES = buildUpsertSql(NODES);
 const SQL_UPSERT_VEHICLES = buildUpsertSql(VEHICLE_TELEMETRY);
 const SQL_UPSERT_PROFILES = buildUpsertSql(VEHICLE_PROFILE);
 
-/** Rows written (inserted or updated; stale rows that were ignored are not counted). */
-export async function upsertHubs(db: Queryable, rows: readonly HubUpsert[]): Promise<number> {
+/** One batched upsert: rows deduplicated by key (latest fields win), one statement. */
+async function runUpsert<R extends object>(
+  db: Queryable,
+  spec: UpsertSpec,
+  sql: string,
+  rows: readonly R[],
+  key: (r: R) => string,
+): Promise<number> {
   if (rows.length === 0) return 0;
-  const r = await db.query(SQL_UPSERT_HUBS, upsertParams(HUBS, dedupeBy(rows, hubKey)));
+  const r = await db.query(sql, upsertParams(spec, dedupeBy(rows, key)));
   return r.rowCount ?? 0;
 }
 
-export async function upsertNodes(db: Queryable, rows: readonly NodeUpsert[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const r = await db.query(SQL_UPSERT_NODES, upsertParams(NODES, dedupeBy(rows, nodeKey)));
-  return r.rowCount ?? 0;
+/** Rows written (inserted or updated; stale rows that were ignored are not counted). */
+export function upsertHubs(db: Queryable, rows: readonly HubUpsert[]): Promise<number> {
+  return runUpsert(db, HUBS, SQL_UPSERT_HUBS, rows, hubKey);
+}
+
+export function upsertNodes(db: Queryable, rows: readonly NodeUpsert[]): Promise<number> {
+  return runUpsert(db, NODES, SQL_UPSERT_NODES, rows, nodeKey);
 }
 
 /** Telemetry fields only (auto-registers unknown vehicles); the profile is never touched. */
-export async function upsertVehicles(
-  db: Queryable,
-  rows: readonly VehicleTelemetryUpsert[],
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const r = await db.query(SQL_UPSERT_VEHICLES, upsertParams(VEHICLE_TELEMETRY, dedupeBy(rows, vehicleKey)));
-  return r.rowCount ?? 0;
+export function upsertVehicles(db: Queryable, rows: readonly VehicleTelemetryUpsert[]): Promise<number> {
+  return runUpsert(db, VEHICLE_TELEMETRY, SQL_UPSERT_VEHICLES, rows, vehicleKey);
 }
 
-export async function upsertVehicleProfiles(db: Queryable, rows: readonly VehicleProfile[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const r = await db.query(SQL_UPSERT_PROFILES, upsertParams(VEHICLE_PROFILE, dedupeBy(rows, vehicleKey)));
-  return r.rowCount ?? 0;
+export function upsertVehicleProfiles(db: Queryable, rows: readonly VehicleProfile[]): Promise<number> {
+  return runUpsert(db, VEHICLE_PROFILE, SQL_UPSERT_PROFILES, rows, vehicleKey);
 }
 
 /** Registers or edits one vehicle's profile and returns the stored vehicle. */
