@@ -12,7 +12,8 @@ import type { DLMNotification, PayloadName } from './schemas';
 import type { NormalisedFromSchema } from './schema-types';
 import { matchTopic, quoteTopic, PAYLOAD_OF, TOPIC_KINDS } from './topics';
 import type { TopicKind } from './topics';
-import { normaliseValidated, validatePayload, validationError } from './validate';
+import { normaliseValidated } from './normalise';
+import { validatePayload, validationError } from './validate';
 import type { ValidationError } from './validate';
 import { formatTimestamp, parseTimestamp } from './time';
 

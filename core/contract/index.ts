@@ -28,7 +28,8 @@ export type {
   DLMNotification,
 } from './schemas';
 export type { FromSchema, NormalisedFromSchema, Simplify } from './schema-types';
-export { validatePayload, validationError, isIPv4, isIPv6 } from './validate';
+export { validatePayload, validationError } from './validate';
+export { isIPv4, isIPv6 } from './formats';
 export type { ValidationError, ValidationResult, ValidateOptions, Inbound } from './validate';
 export { parseTimestamp, isTimestamp, formatTimestamp } from './time';
 export {

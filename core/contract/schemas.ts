@@ -2,13 +2,15 @@
  * The payloads of the MQTT contract (shared/CONTRACT.md) as JSON Schema (draft 2020-12).
  *
  * These literals are the single source: the TypeScript wire types below are derived from
- * them (`FromSchema`), `validate.ts` interprets them, and `normalise` uses their defaults.
+ * them (`FromSchema`), `validate.ts` compiles them with Ajv, and `normalise.ts` uses their
+ * defaults.
  *
  * Notes on the dialect as used here:
  * - Unknown extra properties are allowed (no `additionalProperties`): forward compatibility.
  * - `format: 'date-time'` is checked by `parseTimestamp` (time.ts): RFC 3339 plus, leniently,
  *   a missing zone (Python `isoformat()` of a naive datetime), read as UTC.
- * - `ip_address` is `anyOf` the `ipv4` / `ipv6` formats; formats are asserted, not annotations.
+ * - `ip_address` is `anyOf` the `ipv4` / `ipv6` formats (formats.ts); formats are asserted,
+ *   not annotations.
  * - `timestamp` is listed in `required` where CONTRACT.md requires it; inbound decoding
  *   accepts it missing everywhere (missing means "now"), see `validatePayload` options.
  */

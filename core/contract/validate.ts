@@ -1,18 +1,28 @@
 /**
- * Validator for the JSON Schema subset of `schemas.ts` (no Ajv).
+ * Validation of payloads against the schemas of `schemas.ts`, with Ajv (the JSON Schema
+ * validator Node-RED itself ships), and Ajv's errors turned into the project's
+ * field-precise messages: `HubInfo.location.latitude: must be >= -90`.
  *
- * Each schema is compiled once, at module load, into a tree of `Rule` nodes that carry
- * their full field path and ready-made error texts, so validating allocates nothing but
- * the result (and the errors, when there are any).
+ * Ajv is set up once, at module load: draft 2020-12, all errors reported, strict schema
+ * checks (an unknown keyword or a keyword value of the wrong type fails at load), numbers
+ * strictly finite (`strictNumbers`), string lengths in Unicode code points. The schemas are
+ * not validated against the draft's meta-schema here (compiling the meta-schema would double
+ * the load time): the tests do that. Formats are this project's own checks: `date-time` is
+ * `parseTimestamp` (RFC 3339 plus, leniently, a missing zone read as UTC), `ipv4`/`ipv6`
+ * are formats.ts. Each schema is compiled twice: with `timestamp` not required (inbound: a
+ * missing timestamp means "now"), at load; as written (outbound checks), on first use.
  *
- * Supported keywords: type (name or array), properties, required, minimum, maximum,
- * exclusiveMinimum, exclusiveMaximum, minLength, maxLength (Unicode code points), enum,
- * pattern, format (date-time, ipv4, ipv6), anyOf of formats, default. JSON types are
- * strict: numbers must be finite numbers (not numeric strings), integers integral.
+ * The translation keeps one error per broken rule: a value of the wrong type gets the type
+ * error only (not also its enum or format); an `anyOf` of formats gets one error naming
+ * them (not one per alternative); a non-finite number in a numeric field gets
+ * `must be a finite number` (JSON cannot carry one, an already parsed object can).
  */
+import Ajv2020 from 'ajv/dist/2020';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import { isIPv4, isIPv6 } from './formats';
 import { ID_PATTERN, schemas } from './schemas';
 import type { PayloadName, PayloadTypes } from './schemas';
-import { parseTimestamp } from './time';
+import { isTimestamp } from './time';
 
 export interface ValidationError {
   /** `Payload.field.path`, or `topic` / `payload` for envelope errors. */
@@ -37,39 +47,40 @@ export function validationError(path: string, rule: string): ValidationError {
   return { path, rule, message: `${path}: ${rule}` };
 }
 
-/** Minimal view of a schema node, for interpretation at run time. */
-interface SchemaNode {
-  readonly type?: string | readonly string[];
-  readonly properties?: { readonly [key: string]: SchemaNode };
-  readonly required?: readonly string[];
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly exclusiveMinimum?: number;
-  readonly exclusiveMaximum?: number;
-  readonly minLength?: number;
-  readonly maxLength?: number;
-  readonly enum?: readonly unknown[];
-  readonly pattern?: string;
-  readonly format?: string;
-  readonly anyOf?: readonly SchemaNode[];
-  readonly default?: unknown;
+const ajv = new Ajv2020({
+  allErrors: true,
+  verbose: true, // errors carry the value and the schema (finite numbers, anyOf of formats)
+  strict: true,
+  validateSchema: false, // checked against the meta-schema by the tests
+  allowUnionTypes: true, // `type: ['string', 'null']`
+  formats: {
+    'date-time': { type: 'string', validate: isTimestamp },
+    ipv4: { type: 'string', validate: isIPv4 },
+    ipv6: { type: 'string', validate: isIPv6 },
+  },
+});
+
+/** Inbound (decode, the hot path): compiled now, with `timestamp` not required. */
+const INBOUND = {} as Record<PayloadName, ValidateFunction>;
+for (const name of Object.keys(schemas) as PayloadName[]) {
+  const schema = schemas[name];
+  INBOUND[name] = ajv.compile({ ...schema, required: schema.required.filter((k) => k !== 'timestamp') });
 }
 
-const T_STRING = 1;
-const T_NUMBER = 2;
-const T_INTEGER = 4;
-const T_BOOLEAN = 8;
-const T_NULL = 16;
-const T_OBJECT = 32;
+/** As written (outbound checks): compiled on first use, each compile takes a few ms. */
+const STRICT: Partial<Record<PayloadName, ValidateFunction>> = {};
 
-const TYPE_BITS: Readonly<Record<string, number>> = {
-  string: T_STRING,
-  number: T_NUMBER,
-  integer: T_INTEGER,
-  boolean: T_BOOLEAN,
-  null: T_NULL,
-  object: T_OBJECT,
-};
+/**
+ * The compiled Ajv function of a payload, or undefined for an unknown name. Exported for
+ * measuring Ajv's own errors (bench/contract.ts); validate with `validatePayload`.
+ */
+export function compiledValidator(
+  name: PayloadName,
+  timestampOptional: boolean,
+): ValidateFunction | undefined {
+  if (!Object.hasOwn(schemas, name)) return undefined;
+  return timestampOptional ? INBOUND[name] : (STRICT[name] ??= ajv.compile(schemas[name]));
+}
 
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   string: 'a string',
@@ -78,334 +89,124 @@ const TYPE_WORDS: Readonly<Record<string, string>> = {
   boolean: 'a boolean',
   null: 'null',
   object: 'an object',
+  array: 'an array',
 };
 
-const F_NONE = 0;
-const F_DATE_TIME = 1;
-const F_IPV4 = 2;
-const F_IPV6 = 4;
-
-const FORMAT_BITS: Readonly<Record<string, number>> = {
-  'date-time': F_DATE_TIME,
-  ipv4: F_IPV4,
-  ipv6: F_IPV6,
+const FORMAT_RULES: Readonly<Record<string, string>> = {
+  'date-time': 'must be an ISO-8601 date-time',
+  ipv4: 'must be an IPv4 address',
+  ipv6: 'must be an IPv6 address',
+  'ipv4|ipv6': 'must be an IPv4 or IPv6 address',
 };
 
-/** One compiled schema node. All fields always set (one hidden class for V8). */
-class Rule {
-  readonly props: readonly Prop[] | null;
-  constructor(
-    readonly path: string,
-    readonly types: number,
-    readonly typeRule: string,
-    readonly minimum: number,
-    readonly maximum: number,
-    readonly exclusiveMinimum: number,
-    readonly exclusiveMaximum: number,
-    readonly minLength: number,
-    readonly maxLength: number,
-    readonly enumValues: readonly unknown[] | null,
-    readonly enumRule: string,
-    readonly pattern: RegExp | null,
-    readonly patternRule: string,
-    readonly formats: number,
-    readonly formatRule: string,
-    readonly hasDefault: boolean,
-    readonly defaultValue: unknown,
-    props: readonly Prop[] | null,
+function formatRule(formats: string): string {
+  return FORMAT_RULES[formats] ?? `must match the format ${formats.split('|').join(' or ')}`;
+}
+
+/** `Payload` + JSON Pointer `/location/latitude` → `Payload.location.latitude`. */
+function pathOf(name: string, instancePath: string): string {
+  if (instancePath === '') return name;
+  let path = name;
+  for (const segment of instancePath.slice(1).split('/')) {
+    path += '.' + (segment.includes('~') ? segment.replace(/~1/g, '/').replace(/~0/g, '~') : segment);
+  }
+  return path;
+}
+
+function typeRule(e: ErrorObject): string {
+  const t: unknown = e.params.type;
+  const types = Array.isArray(t) ? (t as string[]) : String(t).split(',');
+  if (
+    typeof e.data === 'number' &&
+    !Number.isFinite(e.data) &&
+    (types.includes('number') || types.includes('integer'))
   ) {
-    this.props = props;
+    return 'must be a finite number';
   }
+  return 'must be ' + types.map((w) => TYPE_WORDS[w] ?? w).join(' or ');
 }
 
-class Prop {
-  constructor(
-    readonly key: string,
-    readonly rule: Rule,
-    readonly required: boolean,
-    readonly requiredRule: string,
-  ) {}
-}
-
-function formatRuleText(formats: number): string {
-  if (formats === F_DATE_TIME) return 'must be an ISO-8601 date-time';
-  if (formats === (F_IPV4 | F_IPV6)) return 'must be an IPv4 or IPv6 address';
-  if (formats === F_IPV4) return 'must be an IPv4 address';
-  if (formats === F_IPV6) return 'must be an IPv6 address';
-  return 'must match its format';
-}
-
-function formatNumber(n: number): string {
-  return String(n);
-}
-
-function compile(schema: SchemaNode, path: string, optional: ReadonlySet<string>): Rule {
-  const typeNames =
-    schema.type === undefined ? [] : typeof schema.type === 'string' ? [schema.type] : schema.type;
-  let types = 0;
-  for (const t of typeNames) {
-    const bit = TYPE_BITS[t];
-    if (bit === undefined) throw new Error(`schema ${path}: unsupported type '${t}'`);
-    types |= bit;
-  }
-  if (types === 0) types = T_STRING | T_NUMBER | T_INTEGER | T_BOOLEAN | T_NULL | T_OBJECT;
-  const typeRule = 'must be ' + typeNames.map((t) => TYPE_WORDS[t] ?? t).join(' or ');
-
-  let formats = F_NONE;
-  const addFormat = (f: string): void => {
-    const bit = FORMAT_BITS[f];
-    if (bit === undefined) throw new Error(`schema ${path}: unsupported format '${f}'`);
-    formats |= bit;
-  };
-  if (schema.format !== undefined) addFormat(schema.format);
-  if (schema.anyOf !== undefined) {
-    for (const alt of schema.anyOf) {
-      if (alt.format === undefined || Object.keys(alt).length !== 1) {
-        throw new Error(`schema ${path}: anyOf supports only { format } alternatives`);
-      }
-      addFormat(alt.format);
+/** The rule of one Ajv error in the project's words. */
+function ruleOf(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'type':
+      return typeRule(e);
+    case 'required':
+      return 'is required';
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `must be ${String(p.comparison)} ${String(p.limit)}`;
+    case 'minLength': {
+      const n = Number(p.limit);
+      return `must be at least ${n} character${n === 1 ? '' : 's'}`;
     }
-  }
-
-  let props: Prop[] | null = null;
-  if (schema.properties !== undefined) {
-    props = [];
-    const required = new Set(schema.required ?? []);
-    for (const [key, child] of Object.entries(schema.properties)) {
-      const childPath = `${path}.${key}`;
-      props.push(
-        new Prop(
-          key,
-          compile(child, childPath, optional),
-          required.has(key) && !optional.has(key),
-          'is required',
-        ),
-      );
-    }
-  }
-
-  const pattern = schema.pattern === undefined ? null : new RegExp(schema.pattern, 'u');
-  const patternRule =
-    schema.pattern === undefined
-      ? ''
-      : schema.pattern === ID_PATTERN
+    case 'maxLength':
+      return `must be at most ${Number(p.limit)} characters`;
+    case 'enum':
+      return `must be one of ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}`;
+    case 'pattern':
+      return p.pattern === ID_PATTERN
         ? 'must not contain control characters'
-        : `must match the pattern ${schema.pattern}`;
-
-  const enumValues = schema.enum ?? null;
-  return new Rule(
-    path,
-    types,
-    typeRule,
-    schema.minimum ?? -Infinity,
-    schema.maximum ?? Infinity,
-    schema.exclusiveMinimum ?? -Infinity,
-    schema.exclusiveMaximum ?? Infinity,
-    schema.minLength ?? 0,
-    schema.maxLength ?? Infinity,
-    enumValues,
-    enumValues === null ? '' : 'must be one of ' + enumValues.map((v) => String(v)).join(', '),
-    pattern,
-    patternRule,
-    formats,
-    formatRuleText(formats),
-    'default' in schema,
-    schema.default,
-    props,
-  );
-}
-
-/** Number of Unicode code points of `s`. */
-function codePointLength(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
-}
-
-function isDigitCode(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function isHexCode(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-}
-
-/** Dotted-quad IPv4 in s[from, to): four decimal octets 0–255, no leading zeros. */
-function isIPv4Range(s: string, from: number, to: number): boolean {
-  let parts = 0;
-  let i = from;
-  while (i <= to) {
-    let value = 0;
-    let len = 0;
-    const start = i;
-    while (i < to && isDigitCode(s.charCodeAt(i))) {
-      value = value * 10 + (s.charCodeAt(i) - 48);
-      len++;
-      i++;
-      if (len > 3) return false;
-    }
-    if (len === 0 || value > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
-    parts++;
-    if (i === to) break;
-    if (s.charCodeAt(i) !== 46 || parts === 4) return false;
-    i++;
-  }
-  return parts === 4;
-}
-
-export function isIPv4(s: string): boolean {
-  return s.length >= 7 && s.length <= 15 && isIPv4Range(s, 0, s.length);
-}
-
-/** RFC 4291 text form: 8 groups of 1–4 hex digits, one `::`, optional trailing IPv4. No zone id. */
-export function isIPv6(s: string): boolean {
-  const n = s.length;
-  if (n < 2 || n > 45) return false;
-  let groups = 0;
-  let doubleColon = false;
-  let i = 0;
-  if (s.charCodeAt(0) === 58) {
-    if (s.charCodeAt(1) !== 58) return false;
-    doubleColon = true;
-    i = 2;
-    if (i === n) return true; // "::"
-  }
-  while (i < n) {
-    const start = i;
-    while (i < n && isHexCode(s.charCodeAt(i)) && i - start < 5) i++;
-    const len = i - start;
-    if (i < n && s.charCodeAt(i) === 46) {
-      // trailing IPv4, counts as two groups
-      if (!isIPv4Range(s, start, n)) return false;
-      groups += 2;
-      break;
-    }
-    if (len === 0 || len > 4) return false;
-    groups++;
-    if (i === n) break;
-    if (s.charCodeAt(i) !== 58) return false;
-    i++;
-    if (i < n && s.charCodeAt(i) === 58) {
-      if (doubleColon) return false;
-      doubleColon = true;
-      i++;
-      if (i === n) break;
-    } else if (i === n) {
-      return false; // trailing single colon
-    }
-  }
-  return doubleColon ? groups <= 7 : groups === 8;
-}
-
-function formatOk(formats: number, s: string): boolean {
-  if (formats & F_DATE_TIME && !Number.isNaN(parseTimestamp(s))) return true;
-  if (formats & F_IPV4 && isIPv4(s)) return true;
-  if (formats & F_IPV6 && isIPv6(s)) return true;
-  return false;
-}
-
-function check(rule: Rule, v: unknown, errors: ValidationError[]): void {
-  const types = rule.types;
-  switch (typeof v) {
-    case 'string': {
-      if ((types & T_STRING) === 0) break;
-      if (rule.enumValues !== null && !rule.enumValues.includes(v)) {
-        errors.push(validationError(rule.path, rule.enumRule));
+        : `must match the pattern ${String(p.pattern)}`;
+    case 'format':
+      return formatRule(String(p.format));
+    case 'anyOf': {
+      const alternatives = e.schema as readonly { format?: string }[];
+      if (alternatives.every((a) => typeof a.format === 'string' && Object.keys(a).length === 1)) {
+        return formatRule(alternatives.map((a) => a.format).join('|'));
       }
-      if (v.length < rule.minLength * 2 || v.length > rule.maxLength) {
-        const len = codePointLength(v);
-        if (len < rule.minLength) {
-          errors.push(
-            validationError(
-              rule.path,
-              `must be at least ${rule.minLength} character${rule.minLength === 1 ? '' : 's'}`,
-            ),
-          );
-        } else if (len > rule.maxLength) {
-          errors.push(validationError(rule.path, `must be at most ${rule.maxLength} characters`));
-        }
-      }
-      if (rule.pattern !== null && !rule.pattern.test(v)) {
-        errors.push(validationError(rule.path, rule.patternRule));
-      }
-      if (rule.formats !== F_NONE && !formatOk(rule.formats, v)) {
-        errors.push(validationError(rule.path, rule.formatRule));
-      }
-      return;
-    }
-    case 'number': {
-      if ((types & (T_NUMBER | T_INTEGER)) === 0) break;
-      if (!Number.isFinite(v)) {
-        errors.push(validationError(rule.path, 'must be a finite number'));
-        return;
-      }
-      if ((types & T_NUMBER) === 0 && !Number.isInteger(v)) break;
-      if (rule.enumValues !== null && !rule.enumValues.includes(v)) {
-        errors.push(validationError(rule.path, rule.enumRule));
-      }
-      if (v < rule.minimum)
-        errors.push(validationError(rule.path, `must be >= ${formatNumber(rule.minimum)}`));
-      else if (v > rule.maximum)
-        errors.push(validationError(rule.path, `must be <= ${formatNumber(rule.maximum)}`));
-      if (v <= rule.exclusiveMinimum) {
-        errors.push(validationError(rule.path, `must be > ${formatNumber(rule.exclusiveMinimum)}`));
-      } else if (v >= rule.exclusiveMaximum) {
-        errors.push(validationError(rule.path, `must be < ${formatNumber(rule.exclusiveMaximum)}`));
-      }
-      return;
-    }
-    case 'boolean':
-      if ((types & T_BOOLEAN) === 0) break;
-      if (rule.enumValues !== null && !rule.enumValues.includes(v)) {
-        errors.push(validationError(rule.path, rule.enumRule));
-      }
-      return;
-    case 'object': {
-      if (v === null) {
-        if ((types & T_NULL) === 0) break;
-        return;
-      }
-      if ((types & T_OBJECT) === 0 || Array.isArray(v)) break;
-      const props = rule.props;
-      if (props === null) return;
-      const obj = v as Record<string, unknown>;
-      for (let i = 0; i < props.length; i++) {
-        const p = props[i] as Prop;
-        const pv = obj[p.key];
-        if (pv === undefined) {
-          if (p.required) errors.push(validationError(p.rule.path, p.requiredRule));
-        } else {
-          check(p.rule, pv, errors);
-        }
-      }
-      return;
+      return 'must match one of its alternatives';
     }
     default:
-      break;
+      return e.message ?? `must satisfy ${e.keyword}`;
   }
-  errors.push(validationError(rule.path, rule.typeRule));
 }
 
-const NO_OPTIONAL: ReadonlySet<string> = new Set();
-const TIMESTAMP_OPTIONAL: ReadonlySet<string> = new Set(['timestamp']);
-
-function compileAll(optional: ReadonlySet<string>): Record<PayloadName, Rule> {
-  const out = {} as Record<PayloadName, Rule>;
-  for (const name of Object.keys(schemas) as PayloadName[]) {
-    out[name] = compile(schemas[name] as SchemaNode, name, optional);
-  }
-  return out;
+/** Minimal view of a schema node: its properties. */
+interface SchemaNode {
+  readonly properties?: { readonly [key: string]: SchemaNode };
 }
 
-const STRICT = compileAll(NO_OPTIONAL);
-const INBOUND = compileAll(TIMESTAMP_OPTIONAL);
+/** Rank of every field path of a payload in schema order (depth first), for ordering errors. */
+function fieldRanks(
+  name: string,
+  schema: SchemaNode,
+  ranks = new Map<string, number>(),
+): Map<string, number> {
+  ranks.set(name, ranks.size);
+  for (const [key, child] of Object.entries(schema.properties ?? {}))
+    fieldRanks(`${name}.${key}`, child, ranks);
+  return ranks;
+}
+
+const RANKS = {} as Record<PayloadName, Map<string, number>>;
+for (const name of Object.keys(schemas) as PayloadName[])
+  RANKS[name] = fieldRanks(name, schemas[name] as SchemaNode);
+
+/**
+ * Ajv's errors of payload `name` as the project's errors (see the module doc), in the
+ * order of the fields in the schema (Ajv lists an object's missing properties first).
+ */
+function translate(name: PayloadName, errors: readonly ErrorObject[]): ValidationError[] {
+  const out: ValidationError[] = [];
+  let typeFailedAt: string | null = null;
+  for (const e of errors) {
+    if (e.schemaPath.includes('/anyOf/')) continue; // an alternative: reported by its anyOf
+    if (e.keyword === 'type') typeFailedAt = e.instancePath;
+    else if (e.instancePath === typeFailedAt && e.keyword !== 'required') continue;
+    const path =
+      e.keyword === 'required'
+        ? `${pathOf(name, e.instancePath)}.${String((e.params as { missingProperty: string }).missingProperty)}`
+        : pathOf(name, e.instancePath);
+    out.push(validationError(path, ruleOf(e)));
+  }
+  const ranks = RANKS[name];
+  const rank = (e: ValidationError): number => ranks.get(e.path) ?? ranks.size;
+  return out.length > 1 ? out.sort((a, b) => rank(a) - rank(b)) : out; // stable: a field's rules keep Ajv's order
+}
 
 function describeThrown(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
@@ -432,50 +233,14 @@ export function validatePayload<N extends PayloadName>(
   value: unknown,
   opts?: ValidateOptions,
 ): ValidationResult<PayloadTypes[N]> {
-  const rule = (opts?.timestampOptional === true ? INBOUND : STRICT)[name];
-  if (rule === undefined) {
+  const validate = compiledValidator(name, opts?.timestampOptional === true);
+  if (validate === undefined) {
     return { ok: false, errors: [validationError(String(name), 'is not a known payload')] };
   }
-  const errors: ValidationError[] = [];
   try {
-    check(rule, value, errors);
+    if (validate(value)) return { ok: true, value: value as PayloadTypes[N] };
+    return { ok: false, errors: translate(name, validate.errors ?? []) };
   } catch (e) {
-    errors.push(validationError(name, `could not be read (${describeThrown(e)})`));
+    return { ok: false, errors: [validationError(name, `could not be read (${describeThrown(e)})`)] };
   }
-  return errors.length === 0 ? { ok: true, value: value as PayloadTypes[N] } : { ok: false, errors };
-}
-
-function normaliseObject(rule: Rule, obj: Record<string, unknown>, drop: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const props = rule.props as readonly Prop[];
-  for (let i = 0; i < props.length; i++) {
-    const p = props[i] as Prop;
-    const key = p.key;
-    if (key === drop) continue;
-    const v = obj[key];
-    if (v !== undefined) {
-      out[key] =
-        p.rule.props !== null && typeof v === 'object' && v !== null
-          ? normaliseObject(p.rule, v as Record<string, unknown>, '')
-          : v;
-    } else if (p.rule.hasDefault) {
-      out[key] = p.rule.defaultValue;
-    } else if ((p.rule.types & T_NULL) !== 0) {
-      out[key] = null;
-    }
-  }
-  return out;
-}
-
-/**
- * Copy of an already validated payload with only the schema's properties (extras
- * dropped), defaults applied, missing nullable properties set to null and the top-level
- * property `drop` (the timestamp) left out. Internal: used by decode.
- */
-export function normaliseValidated(
-  name: PayloadName,
-  value: object,
-  drop = 'timestamp',
-): Record<string, unknown> {
-  return normaliseObject(INBOUND[name], value as Record<string, unknown>, drop);
 }

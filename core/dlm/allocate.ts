@@ -23,7 +23,11 @@
  * - Non-finite or negative numbers count as 0; reserve is clamped to 0..1.
  * - `deferred` is true for every node that wants power (demand > 0) but gets 0.
  * - Duplicate nodeIds throw a RangeError (the result could not be order-independent).
+ * - With `resolutionKw` (the wire's 0.001 kW) every limit is rounded down to it and the steps
+ *   lost are given back to nodes that can take them (critical first, then by nodeId), so the
+ *   limits are exactly what goes on the wire and Σ stays ≤ C (see quantize.ts).
  */
+import { quantizeLimits } from './quantize';
 import type { AllocClass, AllocConfig, AllocInput, AllocResult, NodeAllocation, Policy } from './types';
 
 /** SoC assumed for the weight of a vehicle whose SoC is unknown. */
@@ -211,6 +215,16 @@ export function allocate(
     }
     const given = waterFill(admitted, remaining, limits);
     remaining = Math.max(0, remaining - given);
+  }
+  const res = cfg.resolutionKw;
+  if (res !== undefined && Number.isFinite(res) && res > 0) {
+    quantizeLimits(
+      limits,
+      prepared.map((p) => p.demand),
+      prepared.map((p) => p.cls === 'critical'),
+      capacityKw,
+      res,
+    );
   }
   let totalKw = 0;
   const allocations: NodeAllocation[] = new Array<NodeAllocation>(sorted.length);

@@ -18,6 +18,7 @@ import type { TriggerReason } from './types';
 /** Most significant first. */
 export const TRIGGER_PRIORITY: readonly TriggerReason[] = [
   'GRID_OVERLOAD',
+  'HUB_INACTIVE',
   'NODE_FAULT',
   'CAPACITY_CHANGED',
   'NODE_MAINTENANCE',

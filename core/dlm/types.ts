@@ -35,6 +35,8 @@ export interface AllocConfig {
    * 100 % of maxPowerKw to `minFraction` × maxPowerKw at SoC 100.
    */
   taper?: { fromSoc: number; minFraction: number };
+  /** Limits rounded down to this resolution (kW), e.g. WIRE_RESOLUTION_KW; none when absent. */
+  resolutionKw?: number;
 }
 
 export interface NodeAllocation {
@@ -65,6 +67,7 @@ export type TriggerReason =
   | 'CAPACITY_CHANGED'
   | 'NODE_FAULT'
   | 'NODE_MAINTENANCE'
+  | 'HUB_INACTIVE'
   | 'GRID_OVERLOAD'
   | 'REBALANCE'
   | 'RESYNC';
@@ -84,4 +87,37 @@ export interface DlmCommand {
   totalGridLoadKw: number;
   /** max(0, C − Σ limits in force) after this command. */
   availableCapacityKw: number;
+  /**
+   * 1 for the first send of this limit; 2, 3 … for re-sends of the same command (same
+   * allocationId, reason and limits) while the hub's reports do not confirm it.
+   */
+  attempt: number;
+}
+
+/**
+ * Something the operator should know. `hub-ignores-commands`: the hub's reports still contradict
+ * a limit we sent (re-sent `attempts` times since `sinceMs`); every increase at that hub is held
+ * until it confirms. `hub-waiting-for-info`: the hub's capacity is unknown (no HubInfo yet), so
+ * nothing is allocated there ("waiting for hub info — not allocating"). `hub-limits-unknown`:
+ * two delivery windows after a restart (`sinceMs`), the hub's reports have not settled what these
+ * nodes may still apply; every increase at the hub is held until they do.
+ */
+export type DlmAlarm =
+  | {
+      kind: 'hub-ignores-commands';
+      hubId: string;
+      nodeId: string;
+      sinceMs: number;
+      attempts: number;
+      commandedKw: number;
+      reportedKw: number | null;
+    }
+  | { kind: 'hub-waiting-for-info'; hubId: string; sinceMs: number }
+  | { kind: 'hub-limits-unknown'; hubId: string; sinceMs: number; nodes: string[] };
+
+/** An alarm raised or cleared (once per transition). */
+export interface DlmAlarmEvent {
+  state: 'raised' | 'cleared';
+  ts: number;
+  alarm: DlmAlarm;
 }

@@ -7,15 +7,9 @@ export type {
   RecValidation,
   Recommendation,
 } from './types';
-export {
-  DEFAULT_REC_CONFIG,
-  DEFAULT_UNKNOWN_END_WAIT_MIN,
-  EARTH_RADIUS_KM,
-  haversineKm,
-  rangeKm,
-  recommend,
-  recommendExhaustive,
-} from './recommend';
+export { DEFAULT_REC_CONFIG, recommend, recommendExhaustive } from './recommend';
+export { DEFAULT_UNKNOWN_END_WAIT_MIN } from './context';
+export { EARTH_RADIUS_KM, haversineKm, rangeKm } from './geo';
 export {
   DEFAULT_BATTERY_CAPACITY_KWH,
   DEFAULT_LIMIT,

@@ -7,3 +7,5 @@ export {
   DEFAULT_SOC_HYSTERESIS,
 } from './soc';
 export type { SocClass, SocSource, SocClassOptions } from './soc';
+export { recordReport, dueEstimate, reclassify } from './track';
+export type { SocTrack, ReportedSocSource } from './track';
