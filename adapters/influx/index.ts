@@ -1,40 +1,34 @@
-// InfluxDB adapter: point mapping (pure) and the buffered writer.
+// InfluxDB adapter: the time series of change lists and DLM commands (points built with
+// the client's Point), hub load aggregation, and the bounded writer on the client's WriteApi.
+export { Point } from '@influxdata/influxdb-client';
 export {
   MEASUREMENTS,
   MEASUREMENT_NAMES,
+  MS_PRECISION,
   hubStatusPoint,
   nodeStatusPoint,
   nodeTelemetryPoint,
   vehicleTelemetryPoint,
   dlmAllocationPoint,
   hubLoadPoint,
-  toLineProtocol,
-  formatTimestamp,
+  toLine,
   cleanText,
-  escapeMeasurement,
-  escapeKey,
-  quoteString,
+  safeTag,
+  storedTag,
 } from './points';
+export type { FieldType, MeasurementName, MeasurementSpec } from './points';
 export type {
-  InfluxPoint,
-  FieldValue,
-  FieldType,
-  Precision,
-  MeasurementName,
-  MeasurementSpec,
-  HubStatusInput,
-  HubStatusData,
-  NodeStatusInput,
-  NodeStatusData,
-  NodeTelemetryInput,
-  NodeTelemetryData,
-  VehicleTelemetryInput,
-  VehicleTelemetryData,
-  GeoLocationData,
-  DlmAllocationInput,
-  DlmNotificationData,
-  HubLoadInput,
-  HubLoadData,
-} from './points';
+  AnyChange,
+  GeoPointLike,
+  HubStatusChange,
+  NodeStatusChange,
+  NodeTelemetryChange,
+  TimeSeriesChange,
+  VehicleTelemetryChange,
+} from './changes';
+export { HubLoadTracker } from './hub-load';
+export type { HubLoadSample, HubLoadOptions, CapacityOf } from './hub-load';
+export { TimeSeriesPoints, changePoint, isDlmCommand } from './timeseries';
+export type { TimeSeriesOptions } from './timeseries';
 export { InfluxWriter } from './writer';
 export type { InfluxWriterConfig, InfluxWriterStats, WriterState, PingResult } from './writer';

@@ -1,4 +1,4 @@
-// PostgreSQL adapter: pool, migrations, repository, write queue.
+// PostgreSQL adapter: pool, migrations, repository, write queue, cluster leases.
 export { createPool, checkHealth, POOL_DEFAULTS, type PostgresConfig, type HealthResult } from './pool';
 export { migrate, MIGRATION_LOCK_KEY, type MigrateResult } from './migrations';
 export { MIGRATIONS, type Migration } from './migrations/index';
@@ -12,6 +12,11 @@ export {
   upsertVehicleProfile,
   upsertSessions,
   insertDlmEvents,
+  upsertHubControls,
+  upsertNodeControls,
+  insertAuditLog,
+  deleteEntities,
+  listAuditLog,
   loadState,
   listHubs,
   listNodes,
@@ -29,11 +34,23 @@ export {
   vehicleKey,
   sessionKey,
   dlmEventKey,
+  auditKey,
+  deleteKey,
+  mergeDlmEvent,
+  pgText,
   MAX_PAGE_SIZE,
   type Queryable,
   type Repository,
   type RepositoryWriter,
 } from './repository';
+export {
+  originalApiStore,
+  type NumberedDlmEventRow,
+  type NumberedPage,
+  type NumberedSessionRow,
+  type OriginalApiStore,
+} from './original-api';
+export { pgLeaseStore, listHubLeases, lastLimitsOfHubs, type HubLeaseRow } from './leases';
 export {
   WriteQueue,
   isDataError,
@@ -47,3 +64,4 @@ export {
   type WriteQueueStats,
   type TimerApi,
 } from './write-queue';
+export { WriteAhead, type WriteAheadOptions, type WriteAheadStats } from './write-ahead';

@@ -1,4 +1,4 @@
-// Row types of the PostgreSQL schema (see migrations/001_initial.ts) and the shapes written.
+// Row types of the PostgreSQL schema (see migrations/) and the shapes written.
 //
 // Writes are upserts of *partial* rows: a field that is `undefined` (or absent) keeps the
 // stored value, `null` clears it. Read rows have every column.
@@ -16,7 +16,15 @@ export interface HubRow {
   firmware_version: string | null;
   state: string | null;
   cpu_temp: number | null;
+  /** The operator's switch (hub-active). */
   is_active: boolean;
+  /** The hub's own availability (online, fresh) at its last transition; null before one. */
+  available: boolean | null;
+  capacity_override_kw: number | null;
+  capacity_override_from: Date | null;
+  capacity_override_until: Date | null;
+  /** Created or taken over by an operator. */
+  registered: boolean;
   last_seen: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -32,10 +40,26 @@ export interface HubUpsert {
   firmware_version?: string | null;
   state?: string | null;
   cpu_temp?: number | null;
-  /** New hubs default to true. */
+  /** The operator's switch; new hubs default to true (see HubControlUpsert). */
   is_active?: boolean;
+  available?: boolean | null;
   /** Only ever moves forward; a row older than the stored last_seen is ignored as stale. */
   last_seen?: TimeInput | null;
+}
+
+/**
+ * The operator's settings of a hub: never guarded by last_seen, never dropped by the write
+ * queue (durable). Creates the hub when it is not known yet.
+ */
+export interface HubControlUpsert {
+  hub_id: string;
+  /** New hubs default to true. */
+  is_active?: boolean;
+  capacity_override_kw?: number | null;
+  capacity_override_from?: TimeInput | null;
+  capacity_override_until?: TimeInput | null;
+  /** New hubs default to false. */
+  registered?: boolean;
 }
 
 export interface NodeRow {
@@ -46,10 +70,21 @@ export interface NodeRow {
   state: string | null;
   error_code: number;
   current_vehicle_id: string | null;
+  /** Effective maintenance: the operator's, or the hub's. */
   is_maintenance: boolean;
   power_kw: number | null;
   power_limit_kw: number | null;
   last_seen: Date | null;
+  operator_maintenance: boolean;
+  max_power_override_kw: number | null;
+  registered: boolean;
+  assigned_vehicle_id: string | null;
+  /** Receipt time of the assigning request. */
+  assigned_at: Date | null;
+  /** Message time of the assigning request. */
+  assigned_ts: Date | null;
+  assigned_soc: number | null;
+  operator_ended_vehicle_id: string | null;
   updated_at: Date;
 }
 
@@ -71,6 +106,25 @@ export interface NodeUpsert {
   last_seen?: TimeInput | null;
 }
 
+/**
+ * The operator's settings and the pending request assignment of a node: never guarded by
+ * last_seen, never dropped by the write queue. Creates the node (and its hub) when needed.
+ */
+export interface NodeControlUpsert {
+  hub_id: string;
+  node_id: string;
+  /** New nodes default to false. */
+  operator_maintenance?: boolean;
+  max_power_override_kw?: number | null;
+  /** New nodes default to false. */
+  registered?: boolean;
+  assigned_vehicle_id?: string | null;
+  assigned_at?: TimeInput | null;
+  assigned_ts?: TimeInput | null;
+  assigned_soc?: number | null;
+  operator_ended_vehicle_id?: string | null;
+}
+
 export interface VehicleRow {
   vehicle_id: string;
   model: string | null;
@@ -84,6 +138,7 @@ export interface VehicleRow {
   latitude: number | null;
   longitude: number | null;
   last_seen: Date | null;
+  registered: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -109,6 +164,8 @@ export interface VehicleProfile {
   battery_capacity_kwh?: number | null;
   /** New vehicles default to false. */
   priority?: boolean;
+  /** New vehicles default to false. */
+  registered?: boolean;
 }
 
 export interface SessionRow {
@@ -163,12 +220,18 @@ export interface DlmEventRow {
   total_grid_load: number | null;
   available_capacity: number | null;
   source: DlmEventSource;
+  /** For source 'hub': the source the payload claimed (never trusted). */
+  claimed_source: string | null;
   allocation_id: string | null;
   policy: string | null;
   ts: Date;
 }
 
-/** Insert-only; a second insert with the same `event_key` is ignored (idempotent). */
+/**
+ * Insert-only and idempotent by `event_key`: a second row with the key is ignored — except
+ * that an 'orchestrator' row replaces a 'hub' row of the same key (the broker's echo of our
+ * own event, stored before the event itself), never the other way round.
+ */
 export interface DlmEventInsert {
   event_key: string;
   hub_id: string;
@@ -180,9 +243,59 @@ export interface DlmEventInsert {
   available_capacity?: number | null;
   /** Default 'orchestrator'. */
   source?: DlmEventSource;
+  claimed_source?: string | null;
   allocation_id?: string | null;
   policy?: string | null;
   ts: TimeInput;
+}
+
+/** Removal of a hub (its nodes go with it, ON DELETE CASCADE), a node or a vehicle. */
+export type EntityDelete =
+  | { entity: 'hub'; hub_id: string }
+  | { entity: 'node'; hub_id: string; node_id: string }
+  | { entity: 'vehicle'; vehicle_id: string };
+
+export interface AuditRow {
+  id: number;
+  event_key: string;
+  ts: Date;
+  actor: string;
+  op: string;
+  hub_id: string | null;
+  node_id: string | null;
+  vehicle_id: string | null;
+  session_id: string | null;
+  before: unknown;
+  after: unknown;
+  note: string | null;
+}
+
+/** Insert-only, idempotent by `event_key`. `before`/`after` are stored as jsonb. */
+export interface AuditInsert {
+  event_key: string;
+  ts: TimeInput;
+  actor: string;
+  op: string;
+  hub_id?: string | null;
+  node_id?: string | null;
+  vehicle_id?: string | null;
+  session_id?: string | null;
+  before?: unknown;
+  after?: unknown;
+  note?: string | null;
+}
+
+export interface AuditFilters {
+  hubId?: string;
+  nodeId?: string;
+  vehicleId?: string;
+  actor?: string;
+  /** ts >= since */
+  since?: TimeInput;
+  /** ts < until */
+  until?: TimeInput;
+  limit: number;
+  offset: number;
 }
 
 export interface LastLimit {

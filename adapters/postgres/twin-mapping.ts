@@ -1,17 +1,19 @@
-// Between the twin and PostgreSQL: twin changes → rows to write, stored rows → the
-// snapshot the twin restores from at start. Pure functions.
-import type {
-  TwinChange,
-  TwinSnapshot,
-  HubRecord,
-  NodeRecord,
-  VehicleRecord,
-  SessionRecord,
-} from '../../core/twin';
-import type { SessionView } from '../../core/twin';
-import type { DlmEventMessage } from '../../core/contract';
-import type { WriteItem } from './write-queue';
-import type { LoadedState, SessionUpsert } from './rows';
+// Between the twin and PostgreSQL: twin changes → rows to write (this module), our DLM
+// commands → rows (dlm-rows.ts), stored rows → the snapshot the twin restores from
+// (twin-restore.ts). Pure functions.
+//
+// Strings from devices (node name, firmware version, a hub's DLM event texts) may hold a NUL,
+// which PostgreSQL cannot store: it is replaced by U+FFFD here (pgText). Ids cannot hold one
+// (the contract refuses control characters in ids), operator input neither (refused by the
+// twin), and the repository refuses any that would still come (InvalidRowError, before SQL).
+import { createHash } from 'node:crypto';
+import type { SessionView, TwinChange } from '../../core/twin';
+import { hubDlmEventRow } from './dlm-rows';
+import type { SessionUpsert } from './rows';
+import { pgText } from './values';
+import type { WriteItem } from './write-tables';
+
+type Change<K extends TwinChange['type']> = Extract<TwinChange, { type: K }>;
 
 function sessionRow(s: SessionView): SessionUpsert {
   return {
@@ -31,28 +33,126 @@ function sessionRow(s: SessionView): SessionUpsert {
   };
 }
 
-/** The rows that keep PostgreSQL in step with these twin changes. */
+function auditRow(c: Change<'operator-action'>): WriteItem {
+  const key = createHash('sha256').update(JSON.stringify(c)).digest('hex');
+  return {
+    table: 'auditLog',
+    row: {
+      event_key: key,
+      ts: c.ts,
+      actor: c.actor,
+      op: c.op,
+      hub_id: c.target.hubId ?? null,
+      node_id: c.target.nodeId ?? null,
+      vehicle_id: c.target.vehicleId ?? null,
+      session_id: c.target.sessionId ?? null,
+      before: c.before,
+      after: c.after,
+      note: c.note,
+    },
+  };
+}
+
+function hubRows(c: Change<'hub-upserted'>, out: WriteItem[]): void {
+  const h = c.hub;
+  out.push({
+    table: 'hubs',
+    row: {
+      hub_id: h.hubId,
+      latitude: h.location?.latitude ?? null,
+      longitude: h.location?.longitude ?? null,
+      altitude: h.location?.altitude ?? null,
+      max_grid_capacity_kw: h.maxGridCapacityKw,
+      ip_address: h.ipAddress,
+      firmware_version: pgText(h.firmwareVersion),
+      ...(h.lastSeenMs !== null ? { last_seen: h.lastSeenMs } : {}),
+    },
+  });
+  const o = h.capacityOverride;
+  out.push({
+    table: 'hubControl',
+    row: {
+      hub_id: h.hubId,
+      is_active: h.active,
+      capacity_override_kw: o?.kw ?? null,
+      capacity_override_from: o?.fromMs ?? null,
+      capacity_override_until: o?.untilMs ?? null,
+      registered: h.registered,
+    },
+  });
+}
+
+function nodeRows(c: Change<'node-upserted'>, out: WriteItem[]): void {
+  const n = c.node;
+  out.push({
+    table: 'nodes',
+    row: { hub_id: c.hubId, node_id: c.nodeId, name: pgText(n.name), max_power_kw: n.maxPowerKw },
+  });
+  out.push({
+    table: 'nodeControl',
+    row: {
+      hub_id: c.hubId,
+      node_id: c.nodeId,
+      operator_maintenance: n.operatorMaintenance,
+      max_power_override_kw: n.maxPowerOverrideKw,
+      registered: n.registered,
+      assigned_vehicle_id: n.assignedVehicleId,
+      assigned_at: n.assignedAtMs,
+      assigned_ts: n.assignedTs,
+      assigned_soc: n.assignedSoc,
+      operator_ended_vehicle_id: n.operatorEndedVehicleId,
+    },
+  });
+}
+
+function vehicleRows(c: Change<'vehicle-upserted'>, out: WriteItem[]): void {
+  const v = c.vehicle;
+  out.push({
+    table: 'vehicles',
+    row: {
+      vehicle_id: v.vehicleId,
+      latitude: v.position?.latitude ?? null,
+      longitude: v.position?.longitude ?? null,
+      ...(v.lastSeenMs !== null ? { last_seen: v.lastSeenMs } : {}),
+    },
+  });
+  // A vehicle first seen in telemetry has no profile yet: its row's defaults are the profile.
+  // (Profiles are durable rows of the write queue; telemetry may create many vehicles.)
+  const profiled =
+    v.registered ||
+    v.priority ||
+    v.batteryKwh !== null ||
+    v.model !== null ||
+    v.manufacturer !== null ||
+    v.driver !== null;
+  if (c.created && !profiled) return;
+  out.push({
+    table: 'vehicleProfiles',
+    row: {
+      vehicle_id: v.vehicleId,
+      model: pgText(v.model),
+      manufacturer: pgText(v.manufacturer),
+      driver: pgText(v.driver),
+      battery_capacity_kwh: v.batteryKwh,
+      priority: v.priority,
+      registered: v.registered,
+    },
+  });
+}
+
+const NO_ASSIGNMENT = { assigned_vehicle_id: null, assigned_at: null, assigned_ts: null, assigned_soc: null };
+
+/** The rows that keep PostgreSQL in step with these twin changes (in their order). */
 export function changesToWrites(changes: readonly TwinChange[]): WriteItem[] {
   const out: WriteItem[] = [];
   for (const c of changes) {
     switch (c.type) {
-      case 'hub-upserted': {
-        const h = c.hub;
-        out.push({
-          table: 'hubs',
-          row: {
-            hub_id: h.hubId,
-            latitude: h.location?.latitude ?? null,
-            longitude: h.location?.longitude ?? null,
-            altitude: h.location?.altitude ?? null,
-            max_grid_capacity_kw: h.maxGridCapacityKw,
-            ip_address: h.ipAddress,
-            firmware_version: h.firmwareVersion,
-            ...(h.lastSeenMs !== null ? { last_seen: h.lastSeenMs } : {}),
-          },
-        });
+      case 'hub-upserted':
+        hubRows(c, out);
         break;
-      }
+      case 'hub-status':
+        out.push({ table: 'hubs', row: { hub_id: c.hubId, state: c.state, cpu_temp: c.cpuTempC } });
+        break;
       case 'hub-state':
         out.push({
           table: 'hubs',
@@ -60,15 +160,36 @@ export function changesToWrites(changes: readonly TwinChange[]): WriteItem[] {
             hub_id: c.hubId,
             ...(c.state !== 'unknown' ? { state: c.state } : {}),
             cpu_temp: c.cpuTempC,
-            is_active: c.available,
+            available: c.available,
           },
         });
         break;
+      case 'hub-deleted':
+        out.push({ table: 'deletes', row: { entity: 'hub', hub_id: c.hubId } });
+        break;
+      case 'hub-dlm-event':
+        out.push(hubDlmEventRow(c));
+        break;
       case 'node-upserted':
+        nodeRows(c, out);
+        break;
+      case 'node-status':
         out.push({
           table: 'nodes',
-          row: { hub_id: c.hubId, node_id: c.nodeId, name: c.node.name, max_power_kw: c.node.maxPowerKw },
+          row: {
+            hub_id: c.hubId,
+            node_id: c.nodeId,
+            state: c.state,
+            error_code: c.errorCode,
+            current_vehicle_id: c.vehicleId,
+          },
         });
+        // A status other than charging lifts the block an operator's session-end put there.
+        if (c.state !== 'charging')
+          out.push({
+            table: 'nodeControl',
+            row: { hub_id: c.hubId, node_id: c.nodeId, operator_ended_vehicle_id: null },
+          });
         break;
       case 'node-state':
         out.push({
@@ -95,19 +216,43 @@ export function changesToWrites(changes: readonly TwinChange[]): WriteItem[] {
           },
         });
         break;
-      case 'vehicle-upserted': {
-        const v = c.vehicle;
+      case 'node-assigned':
+        if (!c.alreadyCharging)
+          out.push({
+            table: 'nodeControl',
+            row: {
+              hub_id: c.hubId,
+              node_id: c.nodeId,
+              assigned_vehicle_id: c.vehicleId,
+              assigned_at: c.atMs,
+              assigned_ts: c.ts,
+              assigned_soc: c.soc,
+            },
+          });
+        break;
+      case 'node-assignment-cleared':
+        out.push({ table: 'nodeControl', row: { hub_id: c.hubId, node_id: c.nodeId, ...NO_ASSIGNMENT } });
+        break;
+      case 'node-deleted':
+        out.push({ table: 'deletes', row: { entity: 'node', hub_id: c.hubId, node_id: c.nodeId } });
+        break;
+      case 'vehicle-upserted':
+        vehicleRows(c, out);
+        break;
+      case 'vehicle-telemetry':
         out.push({
           table: 'vehicles',
           row: {
-            vehicle_id: v.vehicleId,
-            latitude: v.position?.latitude ?? null,
-            longitude: v.position?.longitude ?? null,
-            ...(v.lastSeenMs !== null ? { last_seen: v.lastSeenMs } : {}),
+            vehicle_id: c.vehicleId,
+            latitude: c.position.latitude,
+            longitude: c.position.longitude,
+            last_seen: c.ts,
           },
         });
         break;
-      }
+      case 'vehicle-deleted':
+        out.push({ table: 'deletes', row: { entity: 'vehicle', vehicle_id: c.vehicleId } });
+        break;
       case 'soc':
         out.push({ table: 'vehicles', row: { vehicle_id: c.vehicleId, soc: c.value, soc_source: c.source } });
         break;
@@ -115,118 +260,34 @@ export function changesToWrites(changes: readonly TwinChange[]): WriteItem[] {
         out.push({ table: 'vehicles', row: { vehicle_id: c.vehicleId, soc_class: c.to } });
         break;
       case 'session-opened':
+        out.push({ table: 'sessions', row: sessionRow(c.session) });
+        out.push({
+          table: 'nodeControl',
+          row: { hub_id: c.hubId, node_id: c.nodeId, operator_ended_vehicle_id: null },
+        });
+        break;
       case 'session-updated':
       case 'session-closed':
         out.push({ table: 'sessions', row: sessionRow(c.session) });
         break;
-      default:
+      case 'operator-action':
+        out.push(auditRow(c));
+        if (c.op === 'session-end' && c.target.hubId && c.target.nodeId && c.target.vehicleId)
+          out.push({
+            table: 'nodeControl',
+            row: {
+              hub_id: c.target.hubId,
+              node_id: c.target.nodeId,
+              operator_ended_vehicle_id: c.target.vehicleId,
+            },
+          });
+        break;
+      case 'request-rejected':
         break;
     }
   }
   return out;
 }
 
-/**
- * A DLM event heard on `iot/hubs/{hub}/dlm/events`: ours carry `source` and `allocation_id`;
- * events without them come from a hub's own DLM. The key makes QoS 1 redelivery harmless.
- */
-export function dlmEventToWrite(m: DlmEventMessage): WriteItem {
-  const d = m.data;
-  // Our own notifications say `source: "wpt-dlm"`; in the database they are the orchestrator's.
-  const source = d.source === 'wpt-dlm' ? 'orchestrator' : (d.source ?? 'hub');
-  const key = [m.hubId, d.affected_node_id, m.ts, d.new_limit, d.allocation_id ?? '', source].join('|');
-  return {
-    table: 'dlmEvents',
-    row: {
-      event_key: key,
-      hub_id: m.hubId,
-      node_id: d.affected_node_id,
-      trigger_reason: d.trigger_reason,
-      original_limit: d.original_limit,
-      new_limit: d.new_limit,
-      total_grid_load: d.total_grid_load,
-      available_capacity: d.available_capacity,
-      source,
-      allocation_id: d.allocation_id ?? null,
-      policy: d.policy ?? null,
-      ts: m.ts,
-    },
-  };
-}
-
-const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
-
-/** What the twin restores from at start: hubs, nodes, vehicles and open sessions. */
-export function loadedStateToSnapshot(s: LoadedState): TwinSnapshot {
-  const hubState = new Map(s.hubs.map((h) => [h.hub_id, h.state]));
-  const hubs: HubRecord[] = s.hubs.map((h) => ({
-    hubId: h.hub_id,
-    location:
-      h.latitude !== null && h.longitude !== null
-        ? { latitude: h.latitude, longitude: h.longitude, altitude: h.altitude ?? 0 }
-        : null,
-    maxGridCapacityKw: h.max_grid_capacity_kw,
-    ipAddress: h.ip_address,
-    firmwareVersion: h.firmware_version,
-    state: (h.state as HubRecord['state']) ?? 'unknown',
-    cpuTempC: h.cpu_temp,
-    lastSeenMs: ms(h.last_seen),
-  }));
-  const nodes: NodeRecord[] = s.nodes.map((n) => ({
-    hubId: n.hub_id,
-    nodeId: n.node_id,
-    name: n.name,
-    maxPowerKw: n.max_power_kw,
-    state: (n.state as NodeRecord['state']) ?? 'unknown',
-    errorCode: n.error_code,
-    statusVehicleId: n.current_vehicle_id,
-    // Stored is the effective flag; a hub in maintenance puts it back by itself.
-    operatorMaintenance: n.is_maintenance && hubState.get(n.hub_id) !== 'maintenance',
-    lastSeenMs: ms(n.last_seen),
-  }));
-  const vehicles: VehicleRecord[] = s.vehicles.map((v) => ({
-    vehicleId: v.vehicle_id,
-    position:
-      v.latitude !== null && v.longitude !== null
-        ? { latitude: v.latitude, longitude: v.longitude, altitude: 0 }
-        : null,
-    soc: v.soc,
-    socSource: (v.soc_source as VehicleRecord['socSource']) ?? null,
-    socClass: (v.soc_class as VehicleRecord['socClass']) ?? undefined,
-    priority: v.priority,
-    batteryKwh: v.battery_capacity_kwh,
-    model: v.model,
-    manufacturer: v.manufacturer,
-    driver: v.driver,
-    lastSeenMs: ms(v.last_seen),
-  }));
-  // The power of a session's last sample is not a column of its own: it is the node's
-  // power_kw when the node's last telemetry (nodes.last_seen) is that sample. Without it the
-  // twin could not integrate the trapezoid from that sample to the first one after a restart.
-  const nodeRows = new Map(s.nodes.map((n) => [`${n.hub_id}\u0000${n.node_id}`, n]));
-  const lastPowerOf = (x: LoadedState['openSessions'][number]): number | undefined => {
-    const n = nodeRows.get(`${x.hub_id}\u0000${x.node_id}`);
-    const at = ms(x.last_sample_at);
-    return n && at !== null && n.power_kw !== null && ms(n.last_seen) === at ? n.power_kw : undefined;
-  };
-  const sessions: SessionRecord[] = s.openSessions
-    .filter((x) => x.vehicle_id !== null)
-    .map((x) => {
-      const lastPowerKw = lastPowerOf(x);
-      return {
-        sessionId: x.session_id,
-        hubId: x.hub_id,
-        nodeId: x.node_id,
-        vehicleId: x.vehicle_id as string,
-        startTs: x.start_time.getTime(),
-        endTs: null,
-        lastSampleTs: ms(x.last_sample_at),
-        ...(lastPowerKw !== undefined ? { lastPowerKw } : {}),
-        energyKwh: x.energy_kwh,
-        peakPowerKw: x.peak_power_kw ?? 0,
-        startSoc: x.start_soc,
-        endSoc: x.end_soc,
-      };
-    });
-  return { version: 1, hubs, nodes, vehicles, sessions };
-}
+export { dlmCommandToWrite, dlmEventKeyOf, inboundDlmEventToWrite } from './dlm-rows';
+export { loadedStateToSnapshot } from './twin-restore';

@@ -1,0 +1,163 @@
+// Reads: what the twin restores from at start and what the REST API lists.
+import type {
+  AuditFilters,
+  AuditRow,
+  DlmEventFilters,
+  DlmEventRow,
+  HubRow,
+  LastLimit,
+  LoadedState,
+  NodeRow,
+  Page,
+  SessionFilters,
+  SessionRow,
+  VehicleRow,
+} from './rows';
+import { toTimestamp, type Queryable } from './values';
+
+export const MAX_PAGE_SIZE = 1000;
+
+const HUB_SELECT = `SELECT hub_id, latitude, longitude, altitude, max_grid_capacity_kw, ip_address,
+  firmware_version, state, cpu_temp, is_active, available, capacity_override_kw, capacity_override_from,
+  capacity_override_until, registered, last_seen, created_at, updated_at FROM hubs`;
+const NODE_SELECT = `SELECT hub_id, node_id, name, max_power_kw, state, error_code, current_vehicle_id,
+  is_maintenance, power_kw, power_limit_kw, last_seen, operator_maintenance, max_power_override_kw, registered,
+  assigned_vehicle_id, assigned_at, assigned_ts, assigned_soc, operator_ended_vehicle_id, updated_at FROM nodes`;
+const VEHICLE_SELECT = `SELECT vehicle_id, model, manufacturer, driver, battery_capacity_kwh, priority, soc,
+  soc_source, soc_class, latitude, longitude, last_seen, registered, created_at, updated_at FROM vehicles`;
+const SESSION_SELECT = `SELECT session_id, hub_id, node_id, vehicle_id, start_time, end_time, energy_kwh,
+  average_power_kw, peak_power_kw, start_soc, end_soc, close_reason, last_sample_at, updated_at
+  FROM charging_sessions`;
+const DLM_SELECT = `SELECT id, event_key, hub_id, node_id, trigger_reason, original_limit, new_limit,
+  total_grid_load, available_capacity, source, claimed_source, allocation_id, policy, ts FROM dlm_events`;
+const AUDIT_SELECT = `SELECT id, event_key, ts, actor, op, hub_id, node_id, vehicle_id, session_id, before, after,
+  note FROM audit_log`;
+
+function toDlmRow(r: Record<string, unknown>): DlmEventRow {
+  return { ...(r as unknown as DlmEventRow), id: Number(r.id) };
+}
+
+export async function listHubs(db: Queryable): Promise<HubRow[]> {
+  return (await db.query<HubRow>(`${HUB_SELECT} ORDER BY hub_id`)).rows;
+}
+
+export async function listNodes(db: Queryable, hubId?: string): Promise<NodeRow[]> {
+  if (hubId !== undefined) {
+    return (await db.query<NodeRow>(`${NODE_SELECT} WHERE hub_id = $1 ORDER BY node_id`, [hubId])).rows;
+  }
+  return (await db.query<NodeRow>(`${NODE_SELECT} ORDER BY hub_id, node_id`)).rows;
+}
+
+export async function listVehicles(db: Queryable): Promise<VehicleRow[]> {
+  return (await db.query<VehicleRow>(`${VEHICLE_SELECT} ORDER BY vehicle_id`)).rows;
+}
+
+export async function getVehicle(db: Queryable, vehicleId: string): Promise<VehicleRow | null> {
+  const r = await db.query<VehicleRow>(`${VEHICLE_SELECT} WHERE vehicle_id = $1`, [vehicleId]);
+  return r.rows[0] ?? null;
+}
+
+export async function getSession(db: Queryable, sessionId: string): Promise<SessionRow | null> {
+  const r = await db.query<SessionRow>(`${SESSION_SELECT} WHERE session_id = $1`, [sessionId]);
+  return r.rows[0] ?? null;
+}
+
+/** Everything the twin needs after a restart. */
+export async function loadState(db: Queryable): Promise<LoadedState> {
+  const [hubs, nodes, vehicles, openSessions, lastLimits] = await Promise.all([
+    listHubs(db),
+    listNodes(db),
+    listVehicles(db),
+    db.query<SessionRow>(`${SESSION_SELECT} WHERE end_time IS NULL ORDER BY hub_id, node_id`),
+    db.query<LastLimit>(
+      `SELECT DISTINCT ON (hub_id, node_id) hub_id, node_id, new_limit, ts FROM dlm_events
+       WHERE source = 'orchestrator' ORDER BY hub_id, node_id, ts DESC, id DESC`,
+    ),
+  ]);
+  return { hubs, nodes, vehicles, openSessions: openSessions.rows, lastLimits: lastLimits.rows };
+}
+
+function pageBounds(limit: number, offset: number): [number, number] {
+  const l = Number.isFinite(limit) ? Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit))) : 100;
+  const o = Number.isFinite(offset) ? Math.max(0, Math.floor(offset)) : 0;
+  return [l, o];
+}
+
+/** Newest first (start_time DESC, session_id). */
+export async function listSessions(db: Queryable, f: SessionFilters): Promise<Page<SessionRow>> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, v: unknown): void => {
+    params.push(v);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (f.hubId !== undefined) add('hub_id = ?', f.hubId);
+  if (f.nodeId !== undefined) add('node_id = ?', f.nodeId);
+  if (f.vehicleId !== undefined) add('vehicle_id = ?', f.vehicleId);
+  if (f.active === true) where.push('end_time IS NULL');
+  if (f.active === false) where.push('end_time IS NOT NULL');
+  if (f.from !== undefined)
+    add('(end_time IS NULL OR end_time >= ?::timestamptz)', toTimestamp(f.from, 'from'));
+  if (f.to !== undefined) add('start_time < ?::timestamptz', toTimestamp(f.to, 'to'));
+  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  const [limit, offset] = pageBounds(f.limit, f.offset);
+  const [items, count] = await Promise.all([
+    db.query<SessionRow>(
+      `${SESSION_SELECT}${w} ORDER BY start_time DESC, session_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    ),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM charging_sessions${w}`, params),
+  ]);
+  return { items: items.rows, total: count.rows[0]?.n ?? 0 };
+}
+
+/** Newest first (ts DESC, id DESC). */
+export async function listDlmEvents(db: Queryable, f: DlmEventFilters): Promise<Page<DlmEventRow>> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, v: unknown): void => {
+    params.push(v);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (f.hubId !== undefined) add('hub_id = ?', f.hubId);
+  if (f.nodeId !== undefined) add('node_id = ?', f.nodeId);
+  if (f.source !== undefined) add('source = ?', f.source);
+  if (f.since !== undefined) add('ts >= ?::timestamptz', toTimestamp(f.since, 'since'));
+  if (f.until !== undefined) add('ts < ?::timestamptz', toTimestamp(f.until, 'until'));
+  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  const [limit, offset] = pageBounds(f.limit, f.offset);
+  const [items, count] = await Promise.all([
+    db.query(
+      `${DLM_SELECT}${w} ORDER BY ts DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    ),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dlm_events${w}`, params),
+  ]);
+  return { items: items.rows.map(toDlmRow), total: count.rows[0]?.n ?? 0 };
+}
+
+/** Newest first (ts DESC, id DESC). */
+export async function listAuditLog(db: Queryable, f: AuditFilters): Promise<Page<AuditRow>> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, v: unknown): void => {
+    params.push(v);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (f.hubId !== undefined) add('hub_id = ?', f.hubId);
+  if (f.nodeId !== undefined) add('node_id = ?', f.nodeId);
+  if (f.vehicleId !== undefined) add('vehicle_id = ?', f.vehicleId);
+  if (f.actor !== undefined) add('actor = ?', f.actor);
+  if (f.since !== undefined) add('ts >= ?::timestamptz', toTimestamp(f.since, 'since'));
+  if (f.until !== undefined) add('ts < ?::timestamptz', toTimestamp(f.until, 'until'));
+  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  const [limit, offset] = pageBounds(f.limit, f.offset);
+  const [items, count] = await Promise.all([
+    db.query<AuditRow>(
+      `${AUDIT_SELECT}${w} ORDER BY ts DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    ),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log${w}`, params),
+  ]);
+  return { items: items.rows.map((x) => ({ ...x, id: Number(x.id) })), total: count.rows[0]?.n ?? 0 };
+}
