@@ -1,32 +1,34 @@
-// The config nodes as other nodes see them (RED.nodes.getNode(id) of that type).
-import type { EventEmitter } from 'node:events';
+// The config nodes as other nodes see them (RED.nodes.getNode(id) of that type). Config nodes
+// hold shared state and connections, as Node-RED's own `mqtt-broker` does; messages travel on
+// wires only.
 import type { Pool } from 'pg';
-import type { NodeInstance } from './red';
-import type { IngestCounters } from '../../core/ingest/counters';
+import type { Node } from './node-red';
+import type { IngestCounters } from './ingest-counters';
 import type { Twin, TwinChange } from '../../core/twin';
-import type { InboundMessage } from '../../core/contract';
 import type { LastLimit } from '../../adapters/postgres';
 import type { InfluxWriter } from '../../adapters/influx';
+import type { AuthOutcome } from './api/auth';
+import type { ClusterMember, CycleResult } from '../../core/cluster';
+import type { IncomingHttpHeaders } from 'node:http';
 
-/** Where a batch of twin changes came from. */
-export type ChangeOrigin = 'message' | 'tick' | 'restore' | 'operator';
-
-export interface FleetNode extends NodeInstance {
-  counters: IngestCounters;
+export interface FleetNode extends Node {
+  /** The fleet's digital twin. Read-only for every node but the wpt-twin that claimed it. */
   twin: Twin;
-  /** 'changes' (changes: TwinChange[], origin: ChangeOrigin) after every applied batch. */
-  events: EventEmitter;
+  counters: IngestCounters;
   /** Resolves once the twin was restored from PostgreSQL (at once without a database). */
   ready: Promise<void>;
   /** Limits in force before the restart (latest orchestrator DLM event per node). */
   restoredLimits: LastLimit[];
-  /** Applies one decoded message; returns its changes (also emitted as 'changes'). */
-  ingest(msg: InboundMessage, nowMs: number): TwinChange[];
-  /** Emits changes made outside ingest (operator actions, assignments). */
-  publish(changes: TwinChange[], origin: ChangeOrigin): void;
+  /** Changes the restore made (sessions closed as duplicates …), handed once to the owner. */
+  takeRestoreChanges(): TwinChange[];
+  /** Makes `nodeId` the one node that changes the twin; false when another node holds it. */
+  claim(nodeId: string): boolean;
+  release(nodeId: string): void;
+  /** Id of the node that changes the twin, or null. */
+  readonly owner: string | null;
 }
 
-export interface PostgresNode extends NodeInstance {
+export interface PostgresNode extends Node<{ user?: string; password?: string }> {
   pool: Pool | null;
   /** Resolves once migrations ran; rejects when the database cannot be prepared. */
   ready: Promise<void>;
@@ -34,7 +36,7 @@ export interface PostgresNode extends NodeInstance {
   health(timeoutMs?: number): Promise<{ ok: boolean; error?: string; latencyMs?: number }>;
 }
 
-export interface InfluxConfigNode extends NodeInstance {
+export interface InfluxConfigNode extends Node<{ token?: string }> {
   url: string;
   org: string;
   bucket: string;
@@ -43,4 +45,31 @@ export interface InfluxConfigNode extends NodeInstance {
   /** The one buffered writer of this configuration, shared by every node using it; null when off. */
   writer: InfluxWriter | null;
   health(timeoutMs?: number): Promise<{ ok: boolean; off?: boolean; error?: string; latencyMs?: number }>;
+}
+
+export interface ApiConfigNode extends Node<{ token?: string }> {
+  /** sha256 hex of the API token, or null: then every request is refused. */
+  tokenHash: string | null;
+  tokenSource: 'credential' | 'settings' | 'env' | null;
+  authorize(headers: IncomingHttpHeaders | undefined): AuthOutcome;
+}
+
+/** wpt-cluster: cluster mode's hub ownership (off: every hub is ours, nothing runs). */
+export interface ClusterConfigNode extends Node {
+  /** Cluster mode is on (also when misconfigured: then nothing may be published). */
+  enabled: boolean;
+  instanceId: string;
+  configError: string | null;
+  /** The lease book (null when off or misconfigured). */
+  member: ClusterMember | null;
+  /** The fence: may this instance publish for the hub now? Always true when off. */
+  mayPublish(hubId: string): boolean;
+  /** Epoch of this instance's lease of the hub (undefined when off or not held). */
+  epochOf(hubId: string): number | undefined;
+  /** Hubs held with an open fence now (empty when off). */
+  ownedHubs(): string[];
+  /** The limits in force stored for these hubs (latest orchestrator DLM event per node), for a takeover. */
+  storedLimits(hubIds: readonly string[]): Promise<Array<{ hubId: string; nodeId: string; limitKw: number }>>;
+  /** Called after every cycle (acquired = `started`, `lost`, `released`); returns an unsubscribe. */
+  onCycle(fn: (r: CycleResult) => void): () => void;
 }

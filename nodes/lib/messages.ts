@@ -1,6 +1,6 @@
 // What a WPT-DLM node finds in an incoming message: a decoded contract message (msg.wpt,
-// set by wpt-validate or a twin node), or raw MQTT (topic + payload) to decode here.
-import type { NodeMessage } from './red';
+// set by wpt-decode), or raw MQTT (topic + payload) to decode here.
+import type { NodeMessage } from './node-red';
 import { decode, isInboundMessage, type DecodeResult, type InboundMessage } from '../../core/contract';
 
 export type InboundResult = ({ ok: true; msg: InboundMessage } | Exclude<DecodeResult, { ok: true }>) & {

@@ -1,16 +1,29 @@
-// wpt-dlm-allocator: per-hub dynamic load management. Listens to the fleet's twin changes
-// (every change, including the clock's), takes VehicleRequests on its input, runs the
-// allocation of each hub in core/dlm/engine and sends one message per limit change, ready
-// for `mqtt out` to iot/hubs/{hub_id}/dlm/events (output 1); rejected requests go to
-// output 2. One timer, set for the engine's next wake-up.
-import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
-import { num } from '../lib/red';
-import type { ChangeOrigin, FleetNode } from '../lib/config-nodes';
-import { DlmEngine, checkDlmConfig, commandToNotification, parseOverrides } from '../../core/dlm/engine';
-import type { DlmCommand, Policy } from '../../core/dlm';
-import { buildTopic, type VehicleRequestMessage } from '../../core/contract';
-import { inboundOf } from '../lib/messages';
-import type { AssignRejectReason, TwinChange } from '../../core/twin';
+// wpt-dlm-allocator: per-hub dynamic load management. Input: the change lists of wpt-twin
+// (msg.payload: TwinChange[]) and, from a `status` node watching the `mqtt out` of the DLM
+// events, the broker connection (msg.status). Runs the allocation of each hub in core/dlm and
+// sends one message per limit change on output 1, ready for `mqtt out` (topic
+// iot/hubs/{hub_id}/dlm/events, QoS 1), for wpt-store (our own DLM events are stored from here,
+// never read back from the broker) and for wpt-timeseries; alarms (a hub that ignores its limits,
+// a hub waiting for its info) on output 2. Nothing is sent while the broker is away: when it is
+// back, every hub is re-sent its limits (RESYNC), decreases first. One timer, set for the
+// engine's next wake-up.
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, Props } from '../lib/node-red';
+import { configNode, num } from '../lib/node-red';
+import type { ClusterConfigNode, FleetNode } from '../lib/config-nodes';
+import { nodeStatus, compact } from '../lib/status';
+import {
+  DEFAULT_DLM_CONFIG,
+  DlmEngine,
+  checkDlmConfig,
+  commandToNotification,
+  parseOverrides,
+  type DlmCommand,
+  type Policy,
+} from '../../core/dlm';
+import { buildTopic, formatTimestamp } from '../../core/contract';
+import { isTwinChangeList } from '../../core/twin';
+import { brokerState, keepPrompt, type BrokerState, type MqttBrokerNode } from '../lib/broker-status';
+import { alarmJson } from './alarms';
 
 /** `source` of the DLM events this node publishes (stored with the event by wpt-store). */
 const SOURCE = 'wpt-dlm';
@@ -20,27 +33,27 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 export = function register(RED: NodeAPI): void {
   const ns = 'wpt-dlm-allocator';
 
-  function WptDlmAllocatorNode(this: NodeInstance, def: NodeDef): void {
+  function WptDlmAllocatorNode(this: Node, def: Props): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const refuse = (text: string, message: string): void => {
       node.status({ fill: 'red', shape: 'ring', text });
-      node.on('input', (_m: NodeMessage, _s, done) => done(new Error(message)));
+      node.on('input', (_m, _s, done) => done(new Error(message)));
     };
-    const fleet = RED.nodes.getNode(String(def.fleet ?? '')) as FleetNode | null;
-    if (!fleet) {
-      refuse(RED._(`${ns}.status.no-fleet`), RED._(`${ns}.errors.no-fleet`));
-      return;
-    }
+    const fleet = configNode<FleetNode>(RED, def.fleet);
+    if (!fleet) return refuse(RED._(`${ns}.status.no-fleet`), RED._(`${ns}.errors.no-fleet`));
     const overrides = parseOverrides(def.overrides);
+    const d = DEFAULT_DLM_CONFIG;
     const checked = checkDlmConfig({
-      policy: (typeof def.policy === 'string' && def.policy ? def.policy : 'soc-priority') as Policy,
-      criticalSoc: num(def.criticalSoc, 20),
-      reserve: num(def.reserve, 0),
-      minChangeKw: num(def.minChangeKw, 0.5),
-      confirmTimeoutS: num(def.confirmTimeoutS, 10),
-      rebalanceS: num(def.rebalanceS, 5),
-      coalesceMs: num(def.coalesceMs, 50),
+      policy: (typeof def.policy === 'string' && def.policy ? def.policy : d.policy) as Policy,
+      criticalSoc: num(def.criticalSoc, d.criticalSoc),
+      reserve: num(def.reserve, d.reserve),
+      minChangeKw: num(def.minChangeKw, d.minChangeKw),
+      resendS: num(def.resendS, d.resendS),
+      resendMaxS: num(def.resendMaxS, d.resendMaxS),
+      deliveryWindowS: num(def.deliveryWindowS, d.deliveryWindowS),
+      rebalanceS: num(def.rebalanceS, d.rebalanceS),
+      coalesceMs: num(def.coalesceMs, d.coalesceMs),
       overrides: overrides.ok ? overrides.value : {},
     });
     if (!overrides.ok || !checked.ok) {
@@ -50,50 +63,146 @@ export = function register(RED: NodeAPI): void {
         ),
       });
       node.error(message);
-      refuse(RED._(`${ns}.status.config`), message);
-      return;
+      return refuse(RED._(`${ns}.status.config`), message);
     }
     const engine = new DlmEngine(checked.value);
+    // The broker connection the DLM events leave by: its state (nothing is sent while it is
+    // away), and small messages out at once (TCP_NODELAY).
+    const brokerNode = configNode<MqttBrokerNode>(RED, def.broker);
+    const prompt = keepPrompt(brokerNode);
+    // Cluster mode (a wpt-cluster linked and on): only the hubs this instance owns are
+    // allocated and published for. Off (or not linked): every hub, exactly as before.
+    const clusterNode = configNode<ClusterConfigNode>(RED, def.cluster);
+    const cluster = clusterNode?.enabled ? clusterNode : null;
+    /** Cluster mode: the hubs the engine manages (owned, restored); being restored. */
+    const managed = new Set<string>();
+    const restoring = new Set<string>();
+    let offCycle: (() => void) | undefined;
 
     let started = false;
     let closed = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timerAt: number | null = null;
     let sent = 0;
-    let rejected = 0;
-    let statusTimer: ReturnType<typeof setTimeout> | undefined;
-
-    const showStatus = (): void => {
-      statusTimer = undefined;
-      const last = engine.lastAllocation();
-      node.status({
-        fill: rejected ? 'yellow' : 'green',
+    let broker: BrokerState | null = null;
+    const status = nodeStatus(node, () => {
+      if (broker === 'down') return { fill: 'red', shape: 'ring', text: RED._(`${ns}.status.broker-down`) };
+      const ignoring = engine.alarms().find((a) => a.kind === 'hub-ignores-commands');
+      if (ignoring)
+        return { fill: 'red', shape: 'dot', text: RED._(`${ns}.status.ignored`, { hub: ignoring.hubId }) };
+      const waiting = engine.waitingHubs();
+      if (waiting.length) {
+        return {
+          fill: 'yellow',
+          shape: 'ring',
+          text: RED._(`${ns}.status.waiting`, {
+            hub: waiting[0]!.hubId,
+            more: waiting.length > 1 ? ` +${waiting.length - 1}` : '',
+          }),
+        };
+      }
+      return {
+        fill: 'green',
         shape: 'dot',
         text: RED._(`${ns}.status.counts`, {
-          hubs: engine.hubsManaged().length,
-          reason: last ? last.reason : '–',
-          sent,
-          rejected,
+          hubs: compact(engine.hubsManaged().length),
+          sent: compact(sent),
         }),
-      });
+      };
+    });
+
+    /** Cluster mode: the owner's lease epoch on each event (an extra field, CONTRACT.md allows them). */
+    const withEpoch = <T extends object>(payload: T, hubId: string): T =>
+      cluster ? { ...payload, owner_epoch: cluster.epochOf(hubId) ?? null } : payload;
+
+    /** Cluster mode: drops the hubs whose fence closed (at once), takes over those newly owned. */
+    const reconcile = (): void => {
+      if (!cluster || closed || !started) return;
+      const t = Date.now();
+      for (const h of [...managed]) {
+        if (!cluster.mayPublish(h)) {
+          managed.delete(h);
+          engine.dropHub(h, t);
+        }
+      }
+      const fresh = cluster.ownedHubs().filter((h) => !managed.has(h) && !restoring.has(h));
+      if (fresh.length) void takeOver(fresh);
     };
-    const refresh = (): void => {
-      if (!closed) statusTimer ??= setTimeout(showStatus, 500);
+    /** Acquired hubs: their limits in force restored from PostgreSQL, then RESYNC (as at a restart). */
+    const takeOver = async (hubs: string[]): Promise<void> => {
+      for (const h of hubs) restoring.add(h);
+      let limits: Array<{ hubId: string; nodeId: string; limitKw: number }>;
+      try {
+        limits = await cluster!.storedLimits(hubs);
+      } catch (err) {
+        // Not restored: not allocated; the next cycle tries again.
+        node.warn(RED._(`${ns}.log.takeover-failed`, { message: (err as Error).message }));
+        return;
+      } finally {
+        for (const h of hubs) restoring.delete(h);
+      }
+      if (closed) return;
+      const ok = hubs.filter((h) => cluster!.mayPublish(h) && !managed.has(h));
+      if (!ok.length) return;
+      // A hub never owned before (epoch 1) with nothing stored was never sent a limit: it is
+      // managed as a new hub. Any other is restored as at a restart (a hint, RESYNC).
+      const stored = new Set(limits.map((l) => l.hubId));
+      const fresh = ok.filter((h) => cluster!.epochOf(h) === 1 && !stored.has(h));
+      const set = new Set(ok.filter((h) => !fresh.includes(h)));
+      const now = Date.now();
+      engine.restoreHubs(
+        [...set],
+        limits.filter((l) => set.has(l.hubId)),
+        fleet!.twin,
+        now,
+      );
+      engine.adoptHubs(fresh, fleet!.twin, now);
+      for (const h of ok) managed.add(h);
+      node.log(RED._(`${ns}.log.takeover`, { hubs: ok.length, limits: limits.length }));
+      run();
+      status.refresh();
     };
 
     const toMsg = (cmd: DlmCommand): NodeMessage => ({
       topic: buildTopic('dlmEvent', { hubId: cmd.hubId }),
-      payload: commandToNotification(cmd, engine.settingsFor(cmd.hubId).policy, SOURCE),
+      payload: withEpoch(commandToNotification(cmd, engine.settingsFor(cmd.hubId).policy, SOURCE), cmd.hubId),
       qos: 1,
       retain: false,
       dlm: cmd,
     });
+    /** Sends the commands (output 1, in publishing order: break before make) and the alarms. */
     const emit = (cmds: DlmCommand[]): void => {
-      if (!cmds.length || closed) return;
+      if (closed) return;
+      if (cluster && cmds.length) {
+        // The fence, right before the batch leaves: a hub whose lease may be gone is dropped
+        // now, its commands with it (the cluster cycle drops the others within renewMs).
+        const t = Date.now();
+        cmds = cmds.filter((c) => {
+          if (!managed.has(c.hubId)) return false;
+          if (cluster.mayPublish(c.hubId)) return true;
+          managed.delete(c.hubId);
+          engine.dropHub(c.hubId, t);
+          return false;
+        });
+      }
+      const alarms = engine.takeAlarmEvents();
+      for (const e of alarms) {
+        const text = alarmJson(e.alarm).message as string;
+        if (e.state === 'raised') node.warn(text);
+        else node.log(RED._(`${ns}.log.cleared`, { message: text }));
+      }
+      if (!cmds.length && !alarms.length) return;
       sent += cmds.length;
-      // One message per command, in publishing order (break before make).
-      node.send([cmds.map(toMsg), null]);
-      refresh();
+      node.send([
+        cmds.length ? cmds.map(toMsg) : null,
+        alarms.length
+          ? alarms.map((e) => ({
+              topic: `wpt/alarms/${e.alarm.hubId}`,
+              payload: { state: e.state, timestamp: formatTimestamp(e.ts), ...alarmJson(e.alarm) },
+            }))
+          : null,
+      ]);
+      status.refresh();
     };
 
     const schedule = (): void => {
@@ -116,100 +225,100 @@ export = function register(RED: NodeAPI): void {
         const cmds = engine.tick(now);
         cmds.push(...engine.due(fleet!.twin, now));
         emit(cmds);
-        refresh();
       } catch (err) {
         node.error(err);
       }
       schedule();
     }
 
-    const onChanges = (changes: TwinChange[], _origin: ChangeOrigin): void => {
-      if (!started || closed) return;
-      try {
-        emit(engine.onChanges(changes, fleet.twin, Date.now()));
-      } catch (err) {
-        node.error(err);
+    /** The broker connection went down or came back (status node, or the broker node itself). */
+    const setBroker = (b: BrokerState): void => {
+      if (b === broker) return;
+      const was = broker;
+      broker = b;
+      const now = Date.now();
+      if (b === 'down') {
+        engine.brokerDown(now);
+        if (was === 'up') node.warn(RED._(`${ns}.log.broker-down`));
+      } else {
+        prompt.connected();
+        engine.brokerUp(fleet!.twin, now);
+        if (was === 'down' && started) node.log(RED._(`${ns}.log.resync`));
+        if (started) run();
       }
-      // Most batches are telemetry that triggers nothing: no need to rescan for the wake time.
-      if (engine.takeWakeHint()) schedule();
+      status.set(null);
+      status.refresh();
     };
-    fleet.events.on('changes', onChanges);
+    // Without a status node wired, the broker node's own state tells (checked four times a second).
+    const watch = brokerNode
+      ? setInterval(() => {
+          if (started && !closed) setBroker(brokerNode.connected ? 'up' : 'down');
+        }, 250)
+      : undefined;
 
-    // Limits in force before a restart come from dlm_events (through the fleet); nothing is
+    // Limits in force before a restart come from PostgreSQL (through the fleet); nothing is
     // allocated before they are known, so a restart never oversubscribes a hub.
     void fleet.ready.then(() => {
       if (closed) return;
+      if (cluster) {
+        // Nothing is owned yet: each hub is restored and RESYNCed when its lease is acquired.
+        started = true;
+        offCycle = cluster.onCycle(() => reconcile());
+        if (brokerNode && !brokerNode.connected) setBroker('down');
+        reconcile();
+        status.refresh();
+        return;
+      }
       const limits = fleet.restoredLimits.map((l) => ({
         hubId: l.hub_id,
         nodeId: l.node_id,
         limitKw: l.new_limit,
       }));
-      engine.restore(limits, fleet.twin, Date.now());
+      const now = Date.now();
+      engine.restore(limits, fleet.twin, now);
       if (limits.length)
         node.log(RED._(`${ns}.log.restored`, { limits: limits.length, hubs: engine.hubsManaged().length }));
       started = true;
+      if (brokerNode && !brokerNode.connected) setBroker('down');
       run();
-      refresh();
+      status.refresh();
     });
 
-    const reject = (msg: NodeMessage, message: string, reason: string): NodeMessage => {
-      rejected++;
-      msg.error = { message, reason, source: { id: node.id, type: node.type } };
-      refresh();
-      return msg;
-    };
-
-    node.on('input', async (msg: NodeMessage, send, done) => {
-      await fleet.ready;
-      // Twin changes arrive through the fleet's events; arrays on the input are not needed.
-      if (Array.isArray(msg.payload)) return done();
-      const now = Date.now();
-      const topic = typeof msg.topic === 'string' ? msg.topic : '';
-      const r = inboundOf(msg, now);
-      if (!r.ok) {
-        const message = RED._(`${ns}.errors.invalid`, {
-          message: r.errors.map((e) => e.message).join('; '),
-        });
-        send([null, reject(msg, message, 'invalid')]);
+    node.on('input', async (msg: NodeMessageInFlow, _send, done) => {
+      if (!started) await fleet.ready;
+      if (closed) return done();
+      if (isTwinChangeList(msg.payload)) {
+        const changes = cluster
+          ? msg.payload.filter((c) => {
+              const h = (c as { hubId?: unknown }).hubId;
+              return typeof h !== 'string' || managed.has(h);
+            })
+          : msg.payload;
+        try {
+          emit(engine.onChanges(changes, fleet.twin, Date.now()));
+        } catch (err) {
+          return done(err as Error);
+        }
+        // Most batches are telemetry that triggers nothing: no need to rescan for the wake time.
+        if (engine.takeWakeHint()) schedule();
         return done();
       }
-      if (r.msg.kind !== 'vehicleRequest') {
-        send([null, reject(msg, RED._(`${ns}.errors.kind`, { kind: r.msg.kind, topic }), 'not-a-request')]);
+      const b = brokerState(msg.status);
+      if (b !== null) {
+        setBroker(b);
         return done();
       }
-      const request: VehicleRequestMessage = r.msg;
-      const d = request.data;
-      const result = fleet.twin.assign(
-        request.hubId,
-        d.node_id,
-        d.vehicle_id,
-        d.soc_percent,
-        now,
-        request.ts,
-      );
-      if (!result.ok) {
-        const busyWith = fleet.twin.node(request.hubId, d.node_id)?.vehicleId ?? '?';
-        const message = RED._(`${ns}.errors.${result.reason}`, {
-          hub: request.hubId,
-          node: d.node_id,
-          vehicle: d.vehicle_id,
-          other: busyWith,
-        });
-        send([null, reject(msg, message, result.reason satisfies AssignRejectReason)]);
-        return done();
-      }
-      // The assignment reaches the engine (and every other listener) as twin changes.
-      fleet.publish(result.changes, 'operator');
-      refresh();
-      done();
+      done(new Error(RED._(`${ns}.errors.input`)));
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
-      fleet.events.off('changes', onChanges);
+      offCycle?.();
       if (timer) clearTimeout(timer);
-      if (statusTimer) clearTimeout(statusTimer);
-      timer = statusTimer = undefined;
+      if (watch) clearInterval(watch);
+      timer = undefined;
+      status.stop();
+      prompt.stop();
       done();
     });
   }

@@ -1,18 +1,18 @@
-// wpt-fleet: config node that owns one fleet's digital twin (hubs, nodes, vehicles,
-// sessions) and its ingest counters. Restores the twin from PostgreSQL at start when a
-// wpt-postgres is linked; ticks the twin once a second (staleness, SoC estimates, sessions of
-// hubs gone offline). Every WPT-DLM node points at one wpt-fleet.
-import { EventEmitter } from 'node:events';
-import type { NodeAPI, NodeDef } from '../lib/red';
-import { num } from '../lib/red';
-import type { FleetNode, PostgresNode, ChangeOrigin } from '../lib/config-nodes';
-import { IngestCounters } from '../../core/ingest/counters';
+// wpt-fleet: config node that holds one fleet's digital twin (hubs, nodes, vehicles, sessions)
+// and its ingest counters, like `mqtt-broker` holds a connection. Restores the twin from
+// PostgreSQL at start when a wpt-postgres is linked. It changes nothing by itself: the one
+// wpt-twin node that claims it applies messages, requests, operator commands and the clock,
+// and sends the changes on its wires.
+import type { NodeAPI, Props } from '../lib/node-red';
+import { configNode, num, registerNode } from '../lib/node-red';
+import type { FleetNode, PostgresNode } from '../lib/config-nodes';
+import { IngestCounters } from '../lib/ingest-counters';
 import { Twin, type TwinChange, type TwinConfig } from '../../core/twin';
 import { loadState } from '../../adapters/postgres';
 import { loadedStateToSnapshot } from '../../adapters/postgres/twin-mapping';
 
 export = function register(RED: NodeAPI): void {
-  function WptFleetNode(this: FleetNode, def: NodeDef): void {
+  function WptFleetNode(this: FleetNode, def: Props): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const config: Partial<TwinConfig> = {
@@ -21,22 +21,32 @@ export = function register(RED: NodeAPI): void {
       socHysteresis: num(def.socHysteresis, 2),
       defaultBatteryKwh: num(def.defaultBatteryKwh, 60),
       offlineSessionCloseS: num(def.offlineSessionCloseS, 300),
+      maxHubs: num(def.maxHubs, 10_000),
+      maxNodes: num(def.maxNodes, 100_000),
+      maxVehicles: num(def.maxVehicles, 100_000),
+      registeredOnly: def.registeredOnly === true || def.registeredOnly === 'true',
     };
     node.counters = new IngestCounters();
-    node.events = new EventEmitter();
-    node.events.setMaxListeners(100);
     node.twin = new Twin(config);
     node.restoredLimits = [];
-    node.publish = (changes: TwinChange[], origin: ChangeOrigin) => {
-      if (changes.length) node.events.emit('changes', changes, origin);
+    let restoreChanges: TwinChange[] = [];
+    node.takeRestoreChanges = () => {
+      const c = restoreChanges;
+      restoreChanges = [];
+      return c;
     };
-    node.ingest = (msg, nowMs) => {
-      const changes = node.twin.apply(msg, nowMs);
-      node.publish(changes, 'message');
-      return changes;
+    let owner: string | null = null;
+    Object.defineProperty(node, 'owner', { get: () => owner, enumerable: true });
+    node.claim = (id: string) => {
+      if (owner !== null && owner !== id) return false;
+      owner = id;
+      return true;
+    };
+    node.release = (id: string) => {
+      if (owner === id) owner = null;
     };
 
-    const pg = def.postgres ? (RED.nodes.getNode(String(def.postgres)) as PostgresNode | null) : null;
+    const pg = configNode<PostgresNode>(RED, def.postgres);
     node.ready = (async () => {
       if (!pg?.pool) return;
       await pg.ready;
@@ -44,6 +54,7 @@ export = function register(RED: NodeAPI): void {
       const { twin, changes } = Twin.restoreWithChanges(loadedStateToSnapshot(state), config, Date.now());
       node.twin = twin;
       node.restoredLimits = state.lastLimits;
+      restoreChanges = changes;
       node.log(
         RED._('wpt-fleet.log.restored', {
           hubs: state.hubs.length,
@@ -52,28 +63,10 @@ export = function register(RED: NodeAPI): void {
           sessions: state.openSessions.length,
         }),
       );
-      node.publish(changes, 'restore');
-    })();
-    // Without its history the fleet still runs (from retained info/status); say so loudly.
-    node.ready = node.ready.catch((err: Error) =>
+    })().catch((err: Error) =>
+      // Without its history the fleet still runs (from retained info/status); say so loudly.
       node.error(RED._('wpt-fleet.errors.restore', { message: err.message })),
     );
-
-    const tick = setInterval(
-      () => {
-        try {
-          node.publish(node.twin.tick(Date.now()), 'tick');
-        } catch (err) {
-          node.error(err);
-        }
-      },
-      num(def.tickMs, 1000),
-    );
-    node.on('close', (_removed: boolean, done: () => void) => {
-      clearInterval(tick);
-      node.events.removeAllListeners();
-      done();
-    });
   }
-  RED.nodes.registerType('wpt-fleet', WptFleetNode);
+  registerNode(RED, 'wpt-fleet', WptFleetNode);
 };

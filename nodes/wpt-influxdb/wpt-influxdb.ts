@@ -3,13 +3,13 @@
 // (bounded buffer, retries with backoff, oldest points dropped and counted beyond the
 // bound; never blocks). Flushed and closed on redeploy and shutdown.
 // An empty URL (the default `${INFLUX_URL}` with the variable unset) means "time series off".
-import type { NodeAPI, NodeDef } from '../lib/red';
+import type { NodeAPI, Props } from '../lib/node-red';
 import type { InfluxConfigNode } from '../lib/config-nodes';
-import { fromEnvRef, num } from '../lib/red';
+import { fromEnvRef, num, registerNode } from '../lib/node-red';
 import { InfluxWriter, type WriterState } from '../../adapters/influx';
 
 export = function register(RED: NodeAPI): void {
-  function WptInfluxdbNode(this: InfluxConfigNode, def: NodeDef): void {
+  function WptInfluxdbNode(this: InfluxConfigNode, def: Props): void {
     RED.nodes.createNode(this, def);
     const node = this;
     node.url = (fromEnvRef(String(def.url ?? '')) ?? '').trim().replace(/\/+$/, '');
@@ -31,7 +31,7 @@ export = function register(RED: NodeAPI): void {
           org: node.org,
           bucket: node.bucket,
           token: node.token,
-          batchSize: num(def.batchSize, 1000),
+          batchSize: num(def.batchSize, 5000),
           flushIntervalMs: num(def.flushIntervalMs, 1000),
           maxBufferPoints: num(def.maxBufferPoints, 100_000),
           timeoutMs: num(def.timeoutMs, 10_000),
@@ -76,5 +76,5 @@ export = function register(RED: NodeAPI): void {
         .then(() => done());
     });
   }
-  RED.nodes.registerType('wpt-influxdb', WptInfluxdbNode, { credentials: { token: { type: 'password' } } });
+  registerNode(RED, 'wpt-influxdb', WptInfluxdbNode, { credentials: { token: { type: 'password' } } });
 };

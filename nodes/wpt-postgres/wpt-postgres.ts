@@ -1,13 +1,13 @@
 // wpt-postgres: config node owning one PostgreSQL pool. Runs the migrations at start and
 // ends the pool on redeploy/shutdown. The URL may be `${DATABASE_URL}` (the default), so
 // no secret is kept in the flow; a password typed in the editor is a credential.
-import type { NodeAPI, NodeDef } from '../lib/red';
+import type { NodeAPI, Props } from '../lib/node-red';
 import type { PostgresNode } from '../lib/config-nodes';
-import { fromEnvRef, num } from '../lib/red';
+import { fromEnvRef, num, registerNode } from '../lib/node-red';
 import { createPool, migrate, checkHealth } from '../../adapters/postgres';
 
 export = function register(RED: NodeAPI): void {
-  function WptPostgresNode(this: PostgresNode, def: NodeDef): void {
+  function WptPostgresNode(this: PostgresNode, def: Props): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const url = fromEnvRef(typeof def.url === 'string' ? def.url : '');
@@ -51,7 +51,7 @@ export = function register(RED: NodeAPI): void {
         .then(() => done());
     });
   }
-  RED.nodes.registerType('wpt-postgres', WptPostgresNode, {
+  registerNode(RED, 'wpt-postgres', WptPostgresNode, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
 };

@@ -11,12 +11,18 @@ import {
   OPENAPI_DOCUMENT,
   parseDlmEventQuery,
   parseSessionQuery,
-  parseVehicleProfile,
+  parseAuditQuery,
+  auditRowJson,
+  chargeUrl,
+  parseBaseUrl,
+  qrPng,
+  qrDataUrl,
+  QR_SCALE,
   sessionRowJson,
   vehicleJson,
   type ApiResponse,
-} from '../../core/api';
-import { summariseHealth, type DependencyHealth } from '../../core/health';
+} from '../lib/api';
+import { summariseHealth, type DependencyHealth } from './health';
 import { isValidTopicId } from '../../core/contract';
 import {
   dashboardEventRows,
@@ -24,8 +30,15 @@ import {
   dashboardLoadPoints,
   dashboardNodeRows,
   dashboardVehicleRows,
-} from '../../core/api/dashboard';
-import { createRepository, upsertVehicleProfile } from '../../adapters/postgres';
+} from '../wpt-query/dashboard';
+import { createRepository } from '../../adapters/postgres';
+import {
+  dashboardAlarms,
+  dashboardControlRows,
+  DlmAlarmBook,
+  effectiveCapacity,
+  type DependencyStates,
+} from './dashboard-control';
 import type { FleetNode, InfluxConfigNode, PostgresNode } from '../lib/config-nodes';
 
 export const OPS = [
@@ -36,14 +49,18 @@ export const OPS = [
   'hub',
   'vehicles',
   'vehicle',
-  'vehicle-upsert',
   'sessions',
   'dlm-events',
+  'audit-log',
+  'node-qr',
   'dashboard-hubs',
   'dashboard-nodes',
   'dashboard-load',
   'dashboard-vehicles',
   'dashboard-dlm-events',
+  'dashboard-control',
+  'dashboard-alarms',
+  'dashboard-qr',
 ] as const;
 export type QueryOp = (typeof OPS)[number];
 
@@ -52,12 +69,16 @@ export interface QueryDeps {
   broker: { connected?: boolean } | null;
   postgres: PostgresNode | null;
   influx: InfluxConfigNode | null;
+  /** The DLM alarms in force (op dashboard-alarms: fed by the allocator's output 2). */
+  alarms?: DlmAlarmBook;
 }
 
 export interface HttpInput {
   params: Record<string, unknown>;
   query: Record<string, unknown>;
   body: unknown;
+  /** The server's own URL as the request reached it (for the QR codes), when known. */
+  baseUrl?: string | null;
 }
 
 const noFleet = () => apiError(500, 'internal', 'wpt-query: no wpt-fleet configured');
@@ -82,16 +103,18 @@ async function health(d: QueryDeps): Promise<ApiResponse> {
   if (d.postgres) {
     const h = await d.postgres.health(2000);
     deps.postgres = { state: h.ok ? 'ok' : 'down', required: true, ...(h.error ? { error: h.error } : {}) };
-    if (h.latencyMs !== undefined) deps.postgres.latencyMs = h.latencyMs;
+    if (h.latencyMs !== undefined) deps.postgres.latency_ms = h.latencyMs;
   } else {
     deps.postgres = { state: 'off', required: true, error: 'no database configured' };
   }
   if (d.influx) {
     const h = await d.influx.health(2000);
+    const w = d.influx.writer?.stats();
     deps.influxdb = {
       state: h.off ? 'off' : h.ok ? 'ok' : 'down',
       required: false,
       ...(h.error ? { error: h.error } : {}),
+      ...(w ? { points: { written: w.written, dropped: w.dropped, buffered: w.buffered } } : {}),
     };
   } else {
     deps.influxdb = { state: 'off', required: false };
@@ -101,6 +124,69 @@ async function health(d: QueryDeps): Promise<ApiResponse> {
     statusCode: report.statusCode,
     payload: { status: report.status, time: new Date().toISOString(), dependencies: report.dependencies },
   };
+}
+
+/** GET /api/nodes/{hub_id}/{node_id}/qr.png: the PNG of the node's charge URL on this server. */
+async function nodeQr(d: QueryDeps, http: HttpInput): Promise<ApiResponse> {
+  if (!d.fleet) return noFleet();
+  const errors: string[] = [];
+  for (const k of Object.keys(http.query))
+    if (k !== 'size' && k !== 'base_url')
+      errors.push(`${k}: unknown query parameter (known: size, base_url)`);
+  const hubId = pathId(http.params, 'hub_id');
+  const nodeId = pathId(http.params, 'node_id');
+  if (typeof hubId !== 'string') errors.push(...((hubId.payload as { errors: string[] }).errors ?? []));
+  if (typeof nodeId !== 'string') errors.push(...((nodeId.payload as { errors: string[] }).errors ?? []));
+  const size = http.query.size;
+  let scale: number = QR_SCALE.default;
+  if (size !== undefined) {
+    if (typeof size !== 'string' || !/^\d{1,3}$/.test(size) || +size < QR_SCALE.min || +size > QR_SCALE.max)
+      errors.push(`size: must be an integer from ${QR_SCALE.min} to ${QR_SCALE.max} (pixels per module)`);
+    else scale = Number(size);
+  }
+  let base = http.baseUrl ?? null;
+  const given = http.query.base_url;
+  if (given !== undefined) {
+    base = typeof given === 'string' ? parseBaseUrl(given) : null;
+    if (!base) errors.push('base_url: must be an http(s) URL without query or fragment');
+  } else if (!base) errors.push('Host: the request names no usable host; give base_url');
+  if (errors.length) return badRequest(errors);
+  const t = d.fleet.twin;
+  if (!t.hub(hubId as string)) return notFound(`hub ${hubId as string} is unknown`);
+  if (!t.nodesOf(hubId as string).some((n) => n.nodeId === nodeId))
+    return notFound(`node ${hubId as string}/${nodeId as string} is unknown`);
+  const png = await qrPng(chargeUrl(base!, hubId as string, nodeId as string), scale);
+  return {
+    statusCode: 200,
+    payload: png,
+    headers: {
+      'Content-Type': 'image/png',
+      'Content-Disposition': `inline; filename="qr_${hubId as string}_${nodeId as string}.png"`,
+      'Cache-Control': 'no-cache',
+    },
+  };
+}
+
+/**
+ * The QR code of a node for the dashboard to print: msg.payload {hub_id, node_id, base_url}
+ * (base_url: the server's URL as the browser sees it) → {hub_id, node_id, url, image} with the
+ * PNG as a data URL.
+ */
+async function dashboardQr(d: QueryDeps, http: HttpInput): Promise<ApiResponse> {
+  if (!d.fleet) return noFleet();
+  const b = (http.body ?? {}) as Record<string, unknown>;
+  const errors: string[] = [];
+  const hubId = typeof b.hub_id === 'string' && isValidTopicId(b.hub_id) ? b.hub_id : null;
+  const nodeId = typeof b.node_id === 'string' && isValidTopicId(b.node_id) ? b.node_id : null;
+  if (!hubId) errors.push('hub_id: must be a hub id');
+  if (!nodeId) errors.push('node_id: must be a node id');
+  const base = typeof b.base_url === 'string' ? parseBaseUrl(b.base_url) : null;
+  if (!base) errors.push('base_url: must be an http(s) URL without query or fragment');
+  if (errors.length) return badRequest(errors);
+  if (!d.fleet.twin.nodesOf(hubId!).some((n) => n.nodeId === nodeId))
+    return notFound(`node ${hubId!}/${nodeId!} is unknown`);
+  const url = chargeUrl(base!, hubId!, nodeId!);
+  return ok({ hub_id: hubId, node_id: nodeId, url, image: await qrDataUrl(url) });
 }
 
 /** How many of the latest DLM events the dashboard shows. */
@@ -139,30 +225,6 @@ export async function runOp(op: QueryOp, d: QueryDeps, http: HttpInput, nowMs: n
       if (typeof id !== 'string') return id;
       const v = d.fleet.twin.vehicle(id);
       return v ? ok(vehicleJson(d.fleet.twin, v)) : notFound(`vehicle ${id} is unknown`);
-    }
-    case 'vehicle-upsert': {
-      if (!d.fleet) return noFleet();
-      const parsed = parseVehicleProfile(http.body);
-      if (!parsed.ok) return badRequest(parsed.errors);
-      const p = parsed.value;
-      const db = pool(d);
-      if (!db) return noDb();
-      const existed = d.fleet.twin.vehicle(p.vehicle_id) !== undefined;
-      // Stored first: the profile is never only in memory.
-      await upsertVehicleProfile(db, p);
-      const changes = d.fleet.twin.setVehicleProfile(
-        p.vehicle_id,
-        {
-          ...(p.model !== undefined ? { model: p.model } : {}),
-          ...(p.manufacturer !== undefined ? { manufacturer: p.manufacturer } : {}),
-          ...(p.driver !== undefined ? { driver: p.driver } : {}),
-          ...(p.battery_capacity_kwh !== undefined ? { batteryKwh: p.battery_capacity_kwh } : {}),
-          ...(p.priority !== undefined ? { priority: p.priority } : {}),
-        },
-        nowMs,
-      );
-      d.fleet.publish(changes, 'operator');
-      return ok(vehicleJson(d.fleet.twin, d.fleet.twin.vehicle(p.vehicle_id)!), existed ? 200 : 201);
     }
     case 'sessions': {
       const q = parseSessionQuery(http.query);
@@ -209,6 +271,26 @@ export async function runOp(op: QueryOp, d: QueryDeps, http: HttpInput, nowMs: n
         offset: v.offset,
       });
     }
+    case 'audit-log': {
+      const q = parseAuditQuery(http.query);
+      if (!q.ok) return badRequest(q.errors);
+      const db = pool(d);
+      if (!db) return noDb();
+      const v = q.value;
+      const page = await createRepository(db).listAuditLog({
+        ...(v.hubId !== undefined ? { hubId: v.hubId } : {}),
+        ...(v.nodeId !== undefined ? { nodeId: v.nodeId } : {}),
+        ...(v.vehicleId !== undefined ? { vehicleId: v.vehicleId } : {}),
+        ...(v.actor !== undefined ? { actor: v.actor } : {}),
+        ...(v.since !== undefined ? { since: v.since } : {}),
+        ...(v.until !== undefined ? { until: v.until } : {}),
+        limit: v.limit,
+        offset: v.offset,
+      });
+      return ok({ items: page.items.map(auditRowJson), total: page.total, limit: v.limit, offset: v.offset });
+    }
+    case 'node-qr':
+      return nodeQr(d, http);
     // Dashboard 2.0: arrays of rows for ui-table / ui-chart, from the same JSON as the API.
     case 'dashboard-hubs':
     case 'dashboard-nodes':
@@ -225,11 +307,45 @@ export async function runOp(op: QueryOp, d: QueryDeps, http: HttpInput, nowMs: n
       const t = d.fleet.twin;
       return ok(dashboardVehicleRows(t.vehicles().map((v) => vehicleJson(t, v))));
     }
+    case 'dashboard-control': {
+      if (!d.fleet) return noFleet();
+      const t = d.fleet.twin;
+      return ok(
+        dashboardControlRows(
+          t.hubs().map((h) => hubJson(t, h)),
+          t.vehicles().map((v) => vehicleJson(t, v)),
+          nowMs,
+        ),
+      );
+    }
+    case 'dashboard-alarms': {
+      if (!d.fleet) return noFleet();
+      const t = d.fleet.twin;
+      const hubs = t.hubs().map((h) => hubJson(t, h));
+      const deps: DependencyStates = {};
+      if (d.postgres) deps.postgres = (await d.postgres.health(2000)).ok ? 'ok' : 'down';
+      if (d.influx) {
+        const h = await d.influx.health(2000);
+        deps.influxdb = h.off ? 'off' : h.ok ? 'ok' : 'down';
+      }
+      d.alarms?.keepHubs(new Set(hubs.map((h) => h.hub_id)));
+      return ok(dashboardAlarms(hubs, deps, d.alarms?.list() ?? [], nowMs));
+    }
+    case 'dashboard-qr':
+      return dashboardQr(d, http);
     case 'dashboard-dlm-events': {
       const db = pool(d);
       if (!db) return noDb();
       const page = await createRepository(db).listDlmEvents({ limit: DASHBOARD_EVENT_LIMIT, offset: 0 });
-      return ok(dashboardEventRows(page.items.map(dlmEventRowJson)));
+      const capacities = new Map<string, number>();
+      if (d.fleet) {
+        const t = d.fleet.twin;
+        for (const h of t.hubs()) {
+          const c = effectiveCapacity(hubJson(t, h), nowMs);
+          if (c !== null) capacities.set(h.hubId, c);
+        }
+      }
+      return ok(dashboardEventRows(page.items.map(dlmEventRowJson), capacities));
     }
   }
 }

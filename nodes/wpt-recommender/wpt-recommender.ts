@@ -2,9 +2,11 @@
 // {latitude, longitude, battery_level, vehicle_id?, target_soc?, battery_capacity_kwh?, limit?};
 // output msg.payload {best, alternatives} and msg.statusCode (200, 400 with the fields, 404
 // with the reason), ready for `http response`.
-import type { NodeAPI, NodeDef, NodeInstance, NodeMessage } from '../lib/red';
+import type { Node, NodeAPI, NodeMessageInFlow, Props } from '../lib/node-red';
 import type { FleetNode } from '../lib/config-nodes';
-import { num, statusThrottle } from '../lib/red';
+import { configNode, num } from '../lib/node-red';
+import { nodeStatus, compact } from '../lib/status';
+import { apiGuard, respond } from '../lib/api-guard';
 import {
   DEFAULT_REC_CONFIG,
   recHubsFromTwin,
@@ -14,13 +16,14 @@ import {
   type RecConfig,
   type RecHub,
 } from '../../core/recommend';
-import { badRequest, notFound, ok } from '../../core/api';
+import { badRequest, notFound, ok } from '../lib/api';
 
 export = function register(RED: NodeAPI): void {
-  function WptRecommenderNode(this: NodeInstance, def: NodeDef): void {
+  function WptRecommenderNode(this: Node, def: Props): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const fleet = RED.nodes.getNode(String(def.fleet ?? '')) as FleetNode | null;
+    const fleet = configNode<FleetNode>(RED, def.fleet);
+    const guard = apiGuard(RED, def, { jsonBody: true });
     const cfg: RecConfig = {
       ...DEFAULT_REC_CONFIG,
       consumptionKwhPerKm: num(def.consumptionKwhPerKm, DEFAULT_REC_CONFIG.consumptionKwhPerKm),
@@ -35,14 +38,21 @@ export = function register(RED: NodeAPI): void {
     let view: { at: number; hubs: RecHub[] } | undefined;
     let answered = 0;
     let notFoundCount = 0;
-    const status = statusThrottle(node, () => ({
+    const status = nodeStatus(node, () => ({
       fill: 'green',
       shape: 'dot',
-      text: RED._('wpt-recommender.status.counts', { answered, notFound: notFoundCount }),
+      text: RED._('wpt-recommender.status.counts', {
+        answered: compact(answered),
+        notFound: compact(notFoundCount),
+      }),
     }));
 
-    node.on('input', (msg: NodeMessage, send, done) => {
-      const json = { 'Content-Type': 'application/json; charset=utf-8' };
+    node.on('input', (msg: NodeMessageInFlow, send, done) => {
+      const denied = guard.check(msg);
+      if (denied) {
+        send(respond(msg, denied.response, denied.headers));
+        return done();
+      }
       if (!fleet) {
         done(new Error(RED._('wpt-recommender.errors.no-fleet')));
         return;
@@ -64,6 +74,20 @@ export = function register(RED: NodeAPI): void {
         }
         const body = msg.payload as Record<string, unknown>;
         const vehicle = parsed.value.vehicle_id ? fleet.twin.vehicle(parsed.value.vehicle_id) : undefined;
+        if (parsed.value.vehicle_id && !vehicle) {
+          notFoundCount++;
+          answered++;
+          status.refresh();
+          send(
+            respond(
+              msg,
+              notFound(
+                `vehicle_id: vehicle ${parsed.value.vehicle_id} is unknown (register it with POST /api/vehicles)`,
+              ),
+            ),
+          );
+          return done();
+        }
         const res = recommend(
           view.hubs,
           withVehicleProfile(
@@ -81,17 +105,11 @@ export = function register(RED: NodeAPI): void {
         }
       }
       answered++;
-      msg.payload = r.payload;
-      msg.statusCode = r.statusCode;
-      msg.headers = { ...(msg.headers as object | undefined), ...json };
       status.refresh();
-      send(msg);
+      send(respond(msg, r));
       done();
     });
-    node.on('close', (_r: boolean, done: () => void) => {
-      status.stop();
-      done();
-    });
+    node.on('close', () => status.stop());
   }
   RED.nodes.registerType('wpt-recommender', WptRecommenderNode);
 };

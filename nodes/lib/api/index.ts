@@ -1,0 +1,10 @@
+export * from './http';
+export * from './params';
+export * from './views';
+export * from './charge';
+export * from './feed';
+export { OPENAPI_DOCUMENT, toExpressPath } from './openapi';
+export * from './commands';
+export * from './auth';
+export * from './people';
+export * from './qr';

@@ -1,0 +1,144 @@
+// wpt-cluster: config node for cluster mode (issue #14, docs/scaling.md). Off unless its
+// `enabled` property is 1 (the shipped flows: `${WPT_CLUSTER}`): then it costs nothing and
+// `mayPublish` is always true. On: it joins the cluster under `instanceId` and runs the lease
+// cycle of core/cluster (ClusterLoop) over PostgreSQL (pgLeaseStore, on a small pool of its
+// own, so a redeploy that ends wpt-postgres's pool does not stop its release) with the fleet's
+// hubs (the twin of wpt-fleet, read at each cycle). Nodes that publish for a hub ask
+// `mayPublish(hubId)` (the fence) right before each publish batch and put `epochOf(hubId)` on
+// their events; `onCycle` tells them which hubs were acquired, lost or released. On close it
+// stops gracefully: fences closed at once, leases released, membership ended.
+import { Pool } from 'pg';
+import type { NodeAPI, Props } from '../lib/node-red';
+import type { ClusterConfigNode, FleetNode, PostgresNode } from '../lib/config-nodes';
+import { configNode, fromEnvRef, num, registerNode } from '../lib/node-red';
+import {
+  ClusterLoop,
+  ClusterMember,
+  ClusterNode,
+  checkClusterTiming,
+  clusterModeFromEnv,
+  type CycleResult,
+} from '../../core/cluster';
+import { lastLimitsOfHubs, pgLeaseStore } from '../../adapters/postgres';
+
+const ns = 'wpt-cluster';
+const now = (): number => performance.now();
+
+export = function register(RED: NodeAPI): void {
+  function WptClusterNode(this: ClusterConfigNode, def: Props): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const text = (v: unknown): string => fromEnvRef(typeof v === 'string' ? v : String(v ?? '')) ?? '';
+    const mode = clusterModeFromEnv({
+      WPT_CLUSTER: text(def.enabled),
+      WPT_INSTANCE_ID: text(def.instanceId),
+    });
+    const listeners = new Set<(r: CycleResult) => void>();
+    node.enabled = false;
+    node.instanceId = '';
+    node.configError = null;
+    node.member = null;
+    node.mayPublish = () => true;
+    node.epochOf = () => undefined;
+    node.ownedHubs = () => [];
+    node.storedLimits = () => Promise.resolve([]);
+    node.onCycle = (fn) => {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    };
+    const fail = (message: string): void => {
+      node.configError = message;
+      node.error(RED._(`${ns}.errors.config`, { message }));
+      // Cluster mode asked for but not possible: publish nothing rather than act as sole owner.
+      node.enabled = true;
+      node.mayPublish = () => false;
+    };
+    if (!mode.ok) return fail(mode.errors.join('; '));
+    if (!mode.value.enabled) return;
+
+    const timing = checkClusterTiming({
+      renewMs: num(text(def.renewMs), 2000),
+      leaseMs: num(text(def.leaseMs), 10000),
+      marginMs: num(text(def.marginMs), 2000),
+      publishLatencyMs: num(text(def.publishLatencyMs), 1000),
+    });
+    if (!timing.ok) return fail(timing.errors.join('; '));
+    const fleet = configNode<FleetNode>(RED, def.fleet);
+    const pg = configNode<PostgresNode>(RED, def.postgres);
+    if (!fleet || !pg?.pool) return fail(RED._(`${ns}.errors.needs`));
+
+    const instanceId = mode.value.instanceId;
+    const member = new ClusterMember(instanceId, timing.value);
+    node.enabled = true;
+    node.instanceId = instanceId;
+    node.member = member;
+    node.mayPublish = (hubId) => member.mayPublish(hubId, now());
+    node.epochOf = (hubId) => member.epochOf(hubId);
+    node.ownedHubs = () => {
+      const t = now();
+      return member.heldHubs().filter((h) => member.mayPublish(h, t));
+    };
+
+    const pool = new Pool({ ...pg.pool.options, max: 2, application_name: `wpt-dlm-cluster-${instanceId}` });
+    pool.on('error', () => {}); // an idle client's error: the next statement fails and says so
+    node.storedLimits = async (hubIds) =>
+      (await lastLimitsOfHubs(pool, hubIds)).map((l) => ({
+        hubId: l.hub_id,
+        nodeId: l.node_id,
+        limitKw: l.new_limit,
+      }));
+    const loop = new ClusterLoop(new ClusterNode(member, pgLeaseStore(pool, timing.value), now), {
+      renewMs: timing.value.renewMs,
+      jitter: 0.1,
+      hubs: () => [...fleet.twin.hubs()].map((h) => h.hubId),
+      onCycle: (r) => {
+        if (r.error) node.warn(RED._(`${ns}.log.cycle-error`, { message: r.error.message }));
+        if (r.started.length || r.lost.length || r.released.length)
+          node.log(
+            RED._(`${ns}.log.changed`, {
+              owned: member.heldHubs().length,
+              started: r.started.length,
+              lost: r.lost.length,
+              released: r.released.length,
+            }),
+          );
+        if (member.state === 'superseded') node.error(RED._(`${ns}.errors.superseded`, { id: instanceId }));
+        for (const fn of listeners) {
+          try {
+            fn(r);
+          } catch (err) {
+            node.error(err);
+          }
+        }
+      },
+    });
+    let closed = false;
+    const started = Promise.all([pg.ready, fleet.ready])
+      .then(() => {
+        if (closed) return;
+        node.log(RED._(`${ns}.log.joining`, { id: instanceId }));
+        return loop.start();
+      })
+      .catch((err: Error) => node.error(RED._(`${ns}.errors.start`, { message: err.message })));
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      // Graceful stop: fences close now, then the leases are released for the next owner.
+      const stopped = loop.stop().then((released) => {
+        for (const fn of listeners) {
+          try {
+            fn({ lost: [], released, started: [] });
+          } catch {
+            /* closing */
+          }
+        }
+      });
+      void Promise.race([started, new Promise((r) => setTimeout(r, 3000))])
+        .then(() => stopped)
+        .catch(() => {})
+        .then(() => pool.end().catch(() => {}))
+        .then(() => done());
+    });
+  }
+  registerNode(RED, ns, WptClusterNode);
+};
