@@ -1,16 +1,25 @@
-// The WPT-DLM launcher: starts what is not configured (embedded broker, embedded
-// PostgreSQL), then Node-RED with settings.ts and the shipped flows, in one process.
+// The WPT-DLM launcher: starts what is not configured (embedded broker, embedded PostgreSQL),
+// then Node-RED with runtime/settings.ts and the shipped flows, in one process.
+// Generated logins (editor, API token, the broker's first account) are stored and printed only
+// once everything started: a start that fails leaves nothing nobody has seen.
 import fs from 'node:fs';
-import http from 'node:http';
+import os from 'node:os';
+import crypto from 'node:crypto';
 import path from 'node:path';
+import type http from 'node:http';
 import { envValue } from './env';
 import { resolveSecrets } from './secrets';
-import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { buildSettings } from '../settings';
+import { buildSettings } from './settings';
+import { DEMO_TIMELINE, demoFleet } from '../sim/demo';
 import { startSimulator } from '../sim/runner';
-import { preferNoDelay } from './tcp-nodelay';
-import { encryptCredentials, provisionMqttCredentials, splitMqttUrl } from './flow-credentials';
+import { encryptCredentials, provisionMqttCredentials } from './flow-credentials';
+import { packageRoot, shippedFlows, userDirOf } from './paths';
+import { createLauncherServer, type NodeRedHttp } from './http-server';
+import { setupMqtt } from './mqtt-setup';
+import { clusterSetup } from './cluster';
+
+export { packageRoot, shippedFlows };
 
 export interface RunningApp {
   url: string;
@@ -26,47 +35,40 @@ export interface AppOptions {
   log?: (line: string) => void;
 }
 
-/** The package root: the folder that holds package.json (dist/runtime/app.js → ../..). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
-
-/** Shipped flows: every JSON file of flows/, merged into one flow file. */
-export function shippedFlows(root: string): unknown[] {
-  const dir = path.join(root, 'flows');
-  const all: unknown[] = [];
-  for (const f of fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.json'))
-    .sort()) {
-    const parsed = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown;
-    if (!Array.isArray(parsed)) throw new Error(`flows/${f}: must be an array of nodes`);
-    all.push(...parsed);
-  }
-  return all;
-}
-
 function banner(lines: string[]): string {
   const w = Math.max(...lines.map((l) => l.length));
   const bar = '*'.repeat(w + 4);
   return [bar, ...lines.map((l) => `* ${l.padEnd(w)} *`), bar].join('\n');
 }
 
+/** `wpt-dlm-<host>-<8 hex of the user dir>`: stable for one installation, distinct between two. */
+export function defaultClientId(userDir: string): string {
+  const host =
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '')
+      .slice(0, 20) || 'host';
+  const h = crypto.createHash('sha256').update(path.resolve(userDir)).digest('hex').slice(0, 8);
+  return `wpt-dlm-${host}-${h}`;
+}
+
 export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((l: string) => console.log(l));
-  preferNoDelay();
   const root = packageRoot();
-  const userDir = path.resolve(envValue(env, 'WPT_USER_DIR') ?? path.join(root, '.node-red'));
-  fs.mkdirSync(userDir, { recursive: true });
+  const userDir = userDirOf(env, root);
+  if (!fs.existsSync(userDir)) {
+    fs.mkdirSync(userDir, { recursive: true });
+    fs.chmodSync(userDir, 0o711); // the embedded PostgreSQL may run as another user
+  }
 
-  const secrets = resolveSecrets(env, userDir);
+  // Cluster mode (WPT_CLUSTER=1): checked before anything starts; refuses the embedded broker
+  // and the embedded PostgreSQL.
+  const cluster = clusterSetup(env);
+  if (cluster.enabled) log(cluster.note);
+  const externalDatabase = envValue(env, 'DATABASE_URL');
+  const dataDir = path.join(userDir, 'postgres');
+  const secrets = resolveSecrets(env, userDir, externalDatabase ? {} : { embeddedDataDir: dataDir });
   const started: Array<{ name: string; stop: () => Promise<void> }> = [];
   const stopStarted = async () => {
     for (const s of started.splice(0).reverse()) {
@@ -75,43 +77,39 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
   };
 
   try {
-    // MQTT
-    let mqttUrl = envValue(env, 'MQTT_URL');
-    if (!mqttUrl) {
-      const port = Number(envValue(env, 'WPT_MQTT_PORT') ?? 1883);
-      const host = envValue(env, 'WPT_MQTT_BIND') ?? '127.0.0.1';
-      const broker: EmbeddedBroker = await startEmbeddedBroker({ port, host });
-      started.push({ name: 'embedded broker', stop: () => broker.close() });
-      mqttUrl = broker.url;
-      log(`[wpt] embedded MQTT broker listening on ${host}:${broker.port}`);
-    }
-    // PostgreSQL
-    let databaseUrl = envValue(env, 'DATABASE_URL');
+    const mqtt = await setupMqtt(env, userDir, log);
+    if (mqtt.broker) started.push({ name: 'embedded broker', stop: () => mqtt.broker!.close() });
+    let databaseUrl = externalDatabase;
     if (!databaseUrl) {
       const pg: EmbeddedPostgres = await startEmbeddedPostgres({
-        dataDir: path.join(userDir, 'postgres'),
+        dataDir,
         password: secrets.embeddedPostgresPassword,
         database: 'wpt',
         log: (l) => {
-          if (/FATAL|PANIC|ERROR|ready to accept/.test(l)) log(`[postgres] ${l}`);
+          if (/FATAL|PANIC|ERROR|\[error\]|ready to accept/.test(l)) log(`[postgres] ${l}`);
         },
       });
       started.push({ name: 'embedded PostgreSQL', stop: () => pg.stop() });
       databaseUrl = pg.url;
-      log(`[wpt] embedded PostgreSQL on 127.0.0.1:${pg.port}, data in ${path.join(userDir, 'postgres')}`);
+      log(`[wpt] embedded PostgreSQL on 127.0.0.1:${pg.port}, data in ${dataDir}`);
     }
     const influx = envValue(env, 'INFLUX_URL') ?? null;
     if (!influx) log('[wpt] INFLUX_URL not set: time series (InfluxDB) off');
 
-    // The flows read their connections from the environment (${MQTT_URL} …). User info in
-    // MQTT_URL is moved into the broker node's credentials, so it is never logged.
-    const mqttParts = splitMqttUrl(mqttUrl);
-    const mqttUser = envValue(env, 'MQTT_USERNAME') ?? mqttParts.username;
-    const mqttPassword = envValue(env, 'MQTT_PASSWORD') ?? mqttParts.password ?? '';
-    mqttUrl = mqttParts.url;
-    process.env.MQTT_URL = mqttUrl;
+    // Every file written from here on (flows, credentials, Node-RED's own) is the owner's only.
+    process.umask(0o077);
+
+    // The flows read their connections from the environment (${MQTT_URL} …). Broker
+    // credentials go into the broker node's encrypted credentials, so they are never logged.
+    process.env.MQTT_URL = mqtt.url;
     process.env.DATABASE_URL = databaseUrl;
     process.env.INFLUX_URL = influx ?? '';
+    // The shipped flows' wpt-cluster node reads these (${WPT_CLUSTER} …); off: WPT_CLUSTER=0.
+    Object.assign(process.env, cluster.flowEnv);
+    // The broker session is persistent (requests sent while we are away wait for us): its client
+    // id must be this installation's own, the same at every start and different from any other
+    // orchestrator on the broker.
+    process.env.WPT_MQTT_CLIENT_ID = envValue(env, 'WPT_MQTT_CLIENT_ID') ?? defaultClientId(userDir);
     for (const [k, d] of [
       ['INFLUX_ORG', 'wpt'],
       ['INFLUX_BUCKET', 'wpt'],
@@ -129,61 +127,23 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
     }
     const credFile = path.join(userDir, 'flows_cred.json');
     if (!fs.existsSync(credFile)) {
-      fs.writeFileSync(credFile, JSON.stringify(encryptCredentials(secrets.credentialSecret, {})) + '\n', {
-        mode: 0o600,
-      });
+      fs.writeFileSync(credFile, JSON.stringify(encryptCredentials(secrets.credentialSecret, {})) + '\n');
     }
-    if (mqttUser) {
-      provisionMqttCredentials(userDir, flowFile, secrets.credentialSecret, mqttUser, mqttPassword);
+    fs.chmodSync(credFile, 0o600);
+    if (mqtt.orchestrator) {
+      const { username, password } = mqtt.orchestrator;
+      provisionMqttCredentials(userDir, flowFile, secrets.credentialSecret, username, password);
     }
 
     const settings = buildSettings({ env, userDir, packageRoot: root, secrets });
-    const RED = require('node-red') as {
+    const RED = require('node-red') as NodeRedHttp & {
+      events: { once(event: string, listener: () => void): void };
       init(server: http.Server, settings: Record<string, unknown>): void;
       start(): Promise<void>;
       stop(): Promise<void>;
-      httpAdmin: http.RequestListener &
-        ((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void);
-      httpNode: (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void) => void;
     };
-    const notFound = (req: http.IncomingMessage, res: http.ServerResponse) => {
-      res.statusCode = 404;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(
-        JSON.stringify({ error: 'not_found', status: 404, message: `no route for ${req.method} ${req.url}` }),
-      );
-    };
-    // The REST API and the dashboard are `http in` / Dashboard routes: they go straight to
-    // Node-RED's node app, without the editor's session and static-file middleware.
-    const nodeFirst = /^\/(api|dashboard)(\/|\?|$)/;
-    // What no route handled: 404, or the error of a route's middleware (an unparsable body
-    // is the caller's fault: 400, as JSON like every API answer).
-    const fallback = (req: http.IncomingMessage, res: http.ServerResponse) => (err?: unknown) => {
-      if (!err) return notFound(req, res);
-      const e = err as { status?: number; statusCode?: number; type?: string; message?: string };
-      const status = e.status ?? e.statusCode ?? 500;
-      res.statusCode = status >= 400 && status < 600 ? status : 500;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      const message =
-        e.type === 'entity.parse.failed'
-          ? 'body: not valid JSON'
-          : e.type === 'entity.too.large'
-            ? 'body: too large'
-            : res.statusCode < 500
-              ? (e.message ?? 'bad request')
-              : 'internal error';
-      res.end(
-        JSON.stringify({
-          error: res.statusCode < 500 ? 'bad_request' : 'internal',
-          status: res.statusCode,
-          message,
-        }),
-      );
-    };
-    const server = http.createServer((req, res) => {
-      if (nodeFirst.test(req.url ?? '')) RED.httpNode(req, res, fallback(req, res));
-      else RED.httpAdmin(req, res, () => RED.httpNode(req, res, fallback(req, res)));
-    });
+    const launcher = createLauncherServer(RED, secrets.apiTokenHash);
+    const server = launcher.server;
     RED.init(server, settings);
     const port = settings.uiPort as number;
     const host = settings.uiHost as string;
@@ -205,25 +165,26 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
           server.closeAllConnections();
         }),
     });
+    // RED.start() resolves before the flows run: /api goes to them once they do.
+    RED.events.once('flows:started', () => launcher.ready());
     await RED.start();
     // Stopped in reverse order: Node-RED first, then the server, the database, the broker.
     started.push({ name: 'Node-RED', stop: () => RED.stop() });
 
-    // Demo: a simulated fleet (3 hubs × 4 pads, 20 vehicles) on the same broker.
+    // Demo: the simulator's demo fleet on the same broker (sim/demo.ts says what happens when).
     if (envValue(env, 'WPT_DEMO') === '1') {
       const sim = await startSimulator({
-        url: mqttUrl,
-        ...(mqttUser ? { username: mqttUser, password: mqttPassword } : {}),
-        hubs: 3,
-        nodesPerHub: 4,
-        vehicles: 20,
-        seed: 1,
+        url: mqtt.url,
+        ...(mqtt.demo ?? {}),
+        ...demoFleet({ seed: 1 }),
         log: (l: string) => log(`[sim] ${l}`),
       });
       started.push({ name: 'simulator', stop: () => sim.stop({ clearRetained: true }) });
-      log('[wpt] demo: simulated fleet of 3 hubs × 4 nodes, 20 vehicles (WPT_DEMO=1)');
+      log(`[wpt] demo (WPT_DEMO=1):\n${DEMO_TIMELINE}`);
     }
 
+    // Everything runs: keep what this start generated, and show it once.
+    secrets.commit();
     const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
     const url = `http://${shownHost}:${port}`;
     const notes = [`WPT-DLM is running: editor ${url}/  API ${url}/api  dashboard ${url}/dashboard`];
@@ -231,12 +192,14 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp> {
       notes.push(`Editor login (shown once): ${secrets.adminUser} / ${secrets.generated.adminPassword}`);
     }
     if (secrets.generated.apiToken) notes.push(`API token (shown once): ${secrets.generated.apiToken}`);
+    notes.push(...mqtt.commit());
+    if (notes.length > 1) notes.push('Lost them? npm run reset-login (editor password and API token)');
     log(notes.length > 1 ? banner(notes) : notes[0]!);
 
     return {
       url,
       port,
-      mqttUrl,
+      mqttUrl: mqtt.url,
       databaseUrl,
       influx,
       stop: stopStarted,

@@ -15,6 +15,7 @@ const sources = [
   'sim',
   'bench',
   'settings.ts',
+  'docker/mosquitto/aclfile',
   'package.json',
 ];
 
