@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
 import {
   buildTopic,
@@ -35,16 +36,10 @@ import type {
 } from '../../core/contract';
 import { INVALID_MESSAGES, TOPICS, VALID } from '../fixtures/invalid-messages';
 
-const CAPTURE = join(__dirname, '..', '..', '..', 'shared', 'samples', 'original-hub-capture.txt');
-const CAPTURE_FALLBACK = '/work/shared/samples/original-hub-capture.txt';
+const CAPTURE = join(__dirname, '..', 'fixtures', 'original-hub-capture.txt');
 
 function readCapture(): { topic: string; text: string }[] {
-  let raw: string;
-  try {
-    raw = readFileSync(CAPTURE, 'utf8');
-  } catch {
-    raw = readFileSync(CAPTURE_FALLBACK, 'utf8');
-  }
+  const raw = readFileSync(CAPTURE, 'utf8');
   return raw
     .split('\n')
     .filter((l) => l.trim() !== '')
@@ -286,6 +281,37 @@ describe('core/contract', () => {
       ]);
     });
 
+    it('gives one error per broken rule, in the order of the fields in the schema', () => {
+      // a wrong type is not also reported as outside the enum; NaN is a number, but not finite
+      assert.deepEqual(messages(decode(TOPICS.hubStatus, { state: 1, cpu_temp: NaN }, NOW)), [
+        'HubStatus.state: must be a string',
+        'HubStatus.cpu_temp: must be a finite number',
+      ]);
+      // one error for the anyOf of two formats; a missing nested field where it belongs
+      assert.deepEqual(
+        messages(
+          decode(
+            TOPICS.hubInfo,
+            { ...VALID.hubInfo, location: { longitude: 200 }, ip_address: '1.2.3' },
+            NOW,
+          ),
+        ),
+        [
+          'HubInfo.location.latitude: is required',
+          'HubInfo.location.longitude: must be <= 180',
+          'HubInfo.ip_address: must be an IPv4 or IPv6 address',
+        ],
+      );
+      // missing fields interleaved with the others, not listed first
+      assert.deepEqual(messages(decode(TOPICS.nodeTelemetry, { current: -1, is_occupied: 'no' }, NOW)), [
+        'NodeTelemetry.voltage: is required',
+        'NodeTelemetry.current: must be >= 0',
+        'NodeTelemetry.power_kw: is required',
+        'NodeTelemetry.power_limit_kw: is required',
+        'NodeTelemetry.is_occupied: must be a boolean',
+      ]);
+    });
+
     it('reports topic and payload errors together, keeping the kind and the valid ids', () => {
       const r = decode(`iot/hubs/hub_01/nodes/${'n'.repeat(60)}/telemetry`, '{"voltage":-1}', NOW);
       assert.equal(r.ok, false);
@@ -521,6 +547,14 @@ describe('core/contract', () => {
   });
 
   describe('schemas', () => {
+    it('are valid against the draft 2020-12 meta-schema', () => {
+      const ajv = new Ajv2020();
+      for (const name of PAYLOAD_NAMES) {
+        assert.ok(ajv.validateSchema(schemas[name]), `${name}: ${ajv.errorsText(ajv.errors)}`);
+      }
+      assert.equal(ajv.validateSchema({ type: 'object', properties: { x: { minimum: '5' } } }), false);
+    });
+
     it('are draft 2020-12 JSON Schemas, JSON-serialisable, with required ⊆ properties', () => {
       for (const name of PAYLOAD_NAMES) {
         const s = schemas[name];

@@ -98,10 +98,11 @@ describe('core/dlm DlmScheduler', () => {
     assert.deepEqual(s.due(1000), []);
   });
 
-  it('reason order: overload, fault and capacity before vehicle events; RESYNC and REBALANCE last', () => {
+  it('reason order: overload, an inactive hub, fault and capacity before vehicle events; RESYNC and REBALANCE last', () => {
     assert.equal(TRIGGER_PRIORITY[0], 'GRID_OVERLOAD');
+    assert.equal(TRIGGER_PRIORITY[1], 'HUB_INACTIVE');
     assert.equal(TRIGGER_PRIORITY[TRIGGER_PRIORITY.length - 1], 'REBALANCE');
-    assert.equal(new Set(TRIGGER_PRIORITY).size, 10);
+    assert.equal(new Set(TRIGGER_PRIORITY).size, 11);
     assert.ok(TRIGGER_PRIORITY.indexOf('CAPACITY_CHANGED') < TRIGGER_PRIORITY.indexOf('VEHICLE_CONNECTED'));
   });
 

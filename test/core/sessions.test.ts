@@ -320,14 +320,51 @@ describe('core/twin sessions: restore', () => {
       ],
     };
     const r = Twin.restore(snap, {}, T0 + 60_000);
-    assert.equal(r.isAvailable(H), true);
+    assert.equal(r.isAvailable(H), false, 'silent for 60 s: stale, a restart does not revive it');
+    assert.equal(r.hub(H)?.stale, true);
     assert.equal(r.vehicle('v1')?.soc, 40);
-    run(r, [tel(36, 'v1', 40, T0 + 61_000), tel(36, 'v1', 40, T0 + 63_000)]);
+    const back = run(r, [tel(36, 'v1', 40, T0 + 61_000), tel(36, 'v1', 40, T0 + 63_000)]);
+    assert.equal(ofType(back, 'hub-state')[0]?.available, true, 'its first live telemetry');
     const s = r.openSession(H, N);
     assert.equal(s?.sessionId, 'db-7');
     assert.ok(Math.abs((s?.energyKwh ?? 0) - (2.5 + kwh(36, 36, 2000))) < 1e-12);
-    assert.equal(r.tick(T0 + 69_000).length, 0, 'restore grace: not stale right away');
+    assert.equal(r.tick(T0 + 73_000).length, 0);
     assert.equal(ofType(r.tick(T0 + 74_000), 'hub-state')[0]?.stale, true);
+  });
+
+  it("restore: a hub fresh at restart stays available; the downtime does not close a silent hub's sessions", () => {
+    const snap: TwinSnapshot = {
+      version: 1,
+      hubs: [
+        { hubId: H, maxGridCapacityKw: 100, state: 'online', lastSeenMs: T0 },
+        { hubId: 'hub_02', maxGridCapacityKw: 100, state: 'online', lastSeenMs: T0 - 3_600_000 },
+      ],
+      nodes: [
+        { hubId: H, nodeId: N, state: 'charging' },
+        { hubId: 'hub_02', nodeId: N, state: 'charging' },
+      ],
+      vehicles: [],
+      sessions: [
+        { hubId: H, nodeId: N, vehicleId: 'v1', startTs: T0 - 5000 },
+        { hubId: 'hub_02', nodeId: N, vehicleId: 'v2', startTs: T0 - 3_700_000 },
+      ],
+    };
+    const r = Twin.restore(snap, { staleAfterS: 10, offlineSessionCloseS: 300 }, T0 + 4000);
+    assert.equal(r.isAvailable(H), true, 'last seen 4 s ago');
+    assert.equal(r.isAvailable('hub_02'), false, 'last seen an hour ago');
+    assert.deepEqual(
+      ofType(r.tick(T0 + 4000 + 299_000), 'session-closed').map((c) => c.hubId),
+      [],
+    );
+    const closed = ofType(r.tick(T0 + 4000 + 300_000), 'session-closed');
+    assert.deepEqual(
+      closed.map((c) => [c.hubId, c.reason]),
+      [
+        [H, 'hub-offline'],
+        ['hub_02', 'hub-offline'],
+      ],
+      'both silent for offlineSessionCloseS after the restart',
+    );
   });
 
   it('keeps only the latest of two open sessions on one node and reports the other closed', () => {

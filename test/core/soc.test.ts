@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { classify, estimateSoc, trapezoidKwh, type SocClass } from '../../core/soc';
+import {
+  classify,
+  dueEstimate,
+  estimateSoc,
+  reclassify,
+  recordReport,
+  trapezoidKwh,
+  type SocClass,
+  type SocTrack,
+} from '../../core/soc';
 
 const opts = { criticalSoc: 20, hysteresis: 2 };
 
@@ -77,5 +86,61 @@ describe('core/soc trapezoidKwh', () => {
   it('is 0 for a zero or negative interval', () => {
     assert.equal(trapezoidKwh(50, 70, 1000, 1000), 0);
     assert.equal(trapezoidKwh(50, 70, 2000, 1000), 0);
+  });
+});
+
+describe('core/soc track (the SoC record of one vehicle)', () => {
+  const fresh = (): SocTrack => ({
+    soc: null,
+    socSource: null,
+    socTs: null,
+    socReported: null,
+    socReportedTs: null,
+    socReportedSource: null,
+    energySinceReportKwh: 0,
+    socClass: null,
+  });
+
+  it('takes a new report, ignores an older one, and a repetition only moves the report time', () => {
+    const t = fresh();
+    assert.equal(recordReport(t, 40, 'vehicle', 1000), true);
+    assert.deepEqual([t.socReported, t.socReportedTs, t.socReportedSource], [40, 1000, 'vehicle']);
+    assert.equal(recordReport(t, 30, 'node', 900), false, 'older');
+    assert.equal(t.socReported, 40);
+    t.energySinceReportKwh = 2;
+    assert.equal(recordReport(t, 40, 'vehicle', 2000), false, 'same value, same source');
+    assert.equal(t.socReportedTs, 2000);
+    assert.equal(t.energySinceReportKwh, 2, 'the estimate base is kept');
+    assert.equal(recordReport(t, 40, 'node', 2000), true, 'same value from another source is news');
+    assert.equal(t.energySinceReportKwh, 0);
+  });
+
+  it('gives an estimate only when it moved by the step (or reached 100)', () => {
+    const t = fresh();
+    assert.equal(dueEstimate(t, 50, 0.5), null, 'nothing reported');
+    recordReport(t, 50, 'vehicle', 0);
+    t.soc = 50;
+    assert.equal(dueEstimate(t, 50, 0.5), null, 'no energy yet');
+    t.energySinceReportKwh = 0.2; // 0.4 points of 50 kWh
+    assert.equal(dueEstimate(t, 50, 0.5), null);
+    t.energySinceReportKwh = 1; // 2 points
+    assert.equal(dueEstimate(t, 50, 0.5), 52);
+    t.soc = 99.9;
+    t.energySinceReportKwh = 100;
+    assert.equal(dueEstimate(t, 50, 0.5), 100, 'reaching 100 always counts');
+  });
+
+  it('reclassifies with hysteresis and says whether the class changed', () => {
+    const t = fresh();
+    t.soc = 19;
+    assert.equal(reclassify(t, false, opts), true);
+    assert.equal(t.socClass, 'critical');
+    t.soc = 21;
+    assert.equal(reclassify(t, false, opts), false);
+    t.soc = 22;
+    assert.equal(reclassify(t, false, opts), true);
+    assert.equal(t.socClass, 'normal');
+    assert.equal(reclassify(t, true, opts), true, 'priority');
+    assert.equal(t.socClass, 'critical');
   });
 });

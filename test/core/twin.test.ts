@@ -4,7 +4,7 @@ import path from 'node:path';
 import { decode, type InboundMessage } from '../../core/contract';
 import { Twin, TwinInputError, type TwinChange } from '../../core/twin';
 
-const CAPTURE = path.resolve(__dirname, '../../../shared/samples/original-hub-capture.txt');
+const CAPTURE = path.resolve(__dirname, '../fixtures/original-hub-capture.txt');
 const T0 = Date.UTC(2026, 10, 26, 8, 0, 0);
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -252,7 +252,7 @@ describe('core/twin: entities', () => {
   it('creates a placeholder hub and node for telemetry of an unknown node, and info fills them in', () => {
     const f = new Feed();
     const c1 = f.telemetry('hub_x', 'node_09', 10, null, 0, T0);
-    assert.deepEqual(types(c1), ['hub-upserted', 'node-upserted', 'hub-state', 'node-telemetry']);
+    assert.deepEqual(types(c1), ['hub-upserted', 'node-upserted', 'node-telemetry', 'hub-state']);
     const placeholder = f.twin.node('hub_x', 'node_09');
     assert.equal(placeholder?.maxPowerKw, null);
     assert.equal(placeholder?.telemetry?.powerKw, 10);
@@ -323,12 +323,22 @@ describe('core/twin: entities', () => {
     const hs = ofType(back, 'hub-state')[0];
     assert.equal(hs?.available, true);
     assert.equal(hs?.previousAvailable, false);
-    const op = f.twin.setNodeMaintenance('hub_01', 'node_02', true, T0 + 3000);
-    assert.deepEqual(types(op), ['node-state']);
+    const cmd = { op: 'node-maintenance', hub_id: 'hub_01', node_id: 'node_02', maintenance: true } as const;
+    const op = f.twin.operate(cmd, 'ann', T0 + 3000).changes;
+    assert.deepEqual(types(op), ['node-upserted', 'node-state', 'operator-action']);
     assert.equal(f.twin.node('hub_01', 'node_02')?.maintenance, true);
     assert.equal(f.twin.node('hub_01', 'node_01')?.maintenance, false);
-    assert.deepEqual(f.twin.setNodeMaintenance('hub_01', 'node_02', true, T0 + 3001), []);
-    assert.throws(() => f.twin.setNodeMaintenance('hub_01', 'node_77', true, T0), TwinInputError);
+    assert.deepEqual(
+      types(f.twin.operate(cmd, 'ann', T0 + 3001).changes),
+      ['operator-action'],
+      'audited only',
+    );
+    assert.throws(() => f.twin.operate({ ...cmd, node_id: 'node_77' }, 'ann', T0), TwinInputError);
+    assert.deepEqual(
+      types(f.twin.setNodeMaintenance('hub_01', 'node_01', true, T0 + 3002)),
+      ['node-upserted', 'node-state', 'operator-action'],
+      'the deprecated method is the same command',
+    );
   });
 });
 
@@ -392,22 +402,30 @@ describe('core/twin: SoC and classes', () => {
     assert.equal(f.twin.vehicle('v1')?.socClass, 'critical');
   });
 
-  it('makes a priority vehicle critical and back (setVehicleProfile)', () => {
+  it('makes a priority vehicle critical and back (vehicle-upsert, and the deprecated setVehicleProfile)', () => {
     const f = new Feed();
     f.vehicle('v1', 80, T0);
-    const c = f.twin.setVehicleProfile('v1', { priority: true, model: 'Van', batteryKwh: 90 }, T0 + 1);
-    assert.deepEqual(types(c), ['vehicle-upserted', 'soc-class']);
+    const c = f.twin.operate(
+      { op: 'vehicle-upsert', vehicle_id: 'v1', priority: true, model: 'Van', battery_capacity_kwh: 90 },
+      'ann',
+      T0 + 1,
+    ).changes;
+    assert.deepEqual(types(c), ['vehicle-upserted', 'soc-class', 'operator-action']);
     assert.equal(ofType(c, 'soc-class')[0]?.to, 'critical');
     assert.equal(f.twin.vehicle('v1')?.model, 'Van');
     const off = f.twin.setVehicleProfile('v1', { priority: false }, T0 + 2);
     assert.equal(ofType(off, 'soc-class')[0]?.to, 'normal');
-    assert.deepEqual(f.twin.setVehicleProfile('v1', { priority: false }, T0 + 3), [], 'no change, no output');
+    assert.deepEqual(
+      types(f.twin.setVehicleProfile('v1', { priority: false }, T0 + 3)),
+      ['operator-action'],
+      'no change: the audit record only',
+    );
   });
 
   it('registers an unknown vehicle with its profile in one upsert', () => {
     const t = new Twin();
     const c = t.setVehicleProfile('v9', { manufacturer: 'ACME', driver: 'Ann' }, T0);
-    assert.deepEqual(types(c), ['vehicle-upserted']);
+    assert.deepEqual(types(c), ['vehicle-upserted', 'operator-action']);
     const up = ofType(c, 'vehicle-upserted')[0];
     assert.equal(up?.created, true);
     assert.equal(up?.vehicle.manufacturer, 'ACME');
@@ -512,11 +530,23 @@ describe('core/twin: requests and assignment', () => {
       reason: 'invalid-input',
     });
     assert.deepEqual(f.twin.snapshot(), before);
-    f.twin.tick(T0 + 60_000);
-    assert.deepEqual(f.twin.assign('hub_01', 'node_01', 'v1', 30, T0 + 60_000), {
+    f.hubStatus('hub_01', 'offline', T0 + 20);
+    assert.deepEqual(f.twin.assign('hub_01', 'node_01', 'v1', 30, T0 + 30), {
       ok: false,
       reason: 'hub-unavailable',
     });
+    assert.equal(f.twin.checkAssign('hub_01', 'node_01', 'v1', T0 + 30), 'hub-unavailable');
+  });
+
+  it('keeps a request for a hub not heard from lately (it waited in the broker while we were away); the REST check refuses it', () => {
+    const f = new Feed();
+    f.site('hub_01', 2, T0);
+    f.twin.tick(T0 + 60_000);
+    assert.equal(f.twin.hub('hub_01')?.available, false, 'stale');
+    assert.equal(f.twin.checkAssign('hub_01', 'node_01', 'v1', T0 + 60_000), 'hub-unavailable');
+    const c = f.request('hub_01', 'node_01', 'v1', 30, T0 + 60_000);
+    assert.deepEqual(types(c).includes('node-assigned'), true, JSON.stringify(c));
+    assert.equal(f.twin.node('hub_01', 'node_01')?.assignedVehicleId, 'v1');
   });
 
   it('rejects a second vehicle on a freshly assigned node, and frees it after assignmentTimeoutS', () => {
@@ -583,41 +613,10 @@ describe('core/twin: duplicates, order and invalid input', () => {
     assert.deepEqual(f.twin.snapshot(), before);
   });
 
-  it('throws TwinInputError for a malformed message and changes nothing', () => {
-    const f = new Feed();
-    f.site('hub_01', 1, T0);
-    f.nodeStatus('hub_01', 'node_01', 'charging', 'v1', T0 + 1);
-    f.telemetry('hub_01', 'node_01', 10, 'v1', 30, T0 + 2);
-    const before = f.twin.snapshot();
-    const good = dec(
-      'iot/hubs/hub_01/nodes/node_01/telemetry',
-      {
-        voltage: 1,
-        current: 1,
-        power_kw: 5,
-        power_limit_kw: 5,
-        is_occupied: true,
-        connected_vehicle_id: 'v1',
-        current_vehicle_soc: 31,
-        timestamp: iso(T0 + 5000),
-      },
-      T0,
-    );
-    const broken: unknown[] = [
-      { ...good, data: { ...(good as { data: object }).data, power_kw: Number.NaN } },
-      { ...good, ts: Number.NaN },
-      { ...good, hubId: '' },
-      { ...good, kind: 'bogus' },
-      { ...good, data: null },
-    ];
-    for (const m of broken) assert.throws(() => f.twin.apply(m as InboundMessage, T0 + 5000), TwinInputError);
-    assert.throws(() => f.twin.apply(good, Number.NaN), TwinInputError);
-    assert.deepEqual(f.twin.snapshot(), before);
-  });
-
-  it('ignores DLM events (they do not refresh the hub either)', () => {
+  it("reports DLM events as the hub's, and changes nothing else (not even the hub's freshness)", () => {
     const f = new Feed(new Twin({ staleAfterS: 10 }));
     f.site('hub_01', 1, T0);
+    const before = f.twin.snapshot();
     const c = f.send(
       'iot/hubs/hub_01/dlm/events',
       {
@@ -627,10 +626,27 @@ describe('core/twin: duplicates, order and invalid input', () => {
         affected_node_id: 'node_01',
         total_grid_load: 10,
         available_capacity: 0,
+        source: 'wpt-dlm',
+        allocation_id: 'a-1',
       },
       T0 + 9000,
     );
-    assert.deepEqual(c, []);
-    assert.equal(f.twin.tick(T0 + 10_500).length, 1);
+    assert.deepEqual(c, [
+      {
+        type: 'hub-dlm-event',
+        ts: T0 + 9000,
+        hubId: 'hub_01',
+        nodeId: 'node_01',
+        reason: 'REBALANCE',
+        originalLimitKw: 10,
+        newLimitKw: 20,
+        totalGridLoadKw: 10,
+        availableCapacityKw: 0,
+        allocationId: 'a-1',
+        claimedSource: 'wpt-dlm',
+      },
+    ]);
+    assert.deepEqual(f.twin.snapshot(), before);
+    assert.equal(f.twin.tick(T0 + 10_500).length, 1, 'stale at 10 s after the last hub message');
   });
 });

@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { startRuntime, readCapture, ROOT, type RuntimeHandle } from '../helpers/runtime';
 import { poll } from '../helpers/wait';
-import { OPENAPI_DOCUMENT, toExpressPath } from '../../core/api';
+import { OPENAPI_DOCUMENT, toExpressPath } from '../../nodes/lib/api';
 
 type Json = Record<string, unknown> & { items?: Array<Record<string, unknown>>; total?: number };
 
@@ -351,28 +351,35 @@ describe('e2e: REST API', function () {
     assert.equal(r.status, 404);
   });
 
-  it('streams live changes over the WebSocket, filtered per client, with the token', async () => {
+  it('streams a snapshot on connect, then live changes over the WebSocket, filtered per client, with the token', async () => {
     const wsUrl = rt.url.replace('http', 'ws') + '/api/ws';
-    await assert.rejects(
-      new Promise((resolve, reject) => {
-        const ws = new WebSocket(wsUrl);
-        ws.on('open', resolve);
-        ws.on('error', reject);
-      }),
-    );
+    const refused = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('opened without a token')));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(refused, 401);
     const ws = new WebSocket(`${wsUrl}?token=${encodeURIComponent(rt.apiToken)}`);
+    const messages: Array<Record<string, unknown>> = [];
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
     await new Promise((resolve, reject) => {
       ws.on('open', resolve);
       ws.on('error', reject);
     });
-    const messages: unknown[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
-    ws.send(JSON.stringify({ vehicle_id: 'vehicle_02' }));
+    // A snapshot at once, without asking: the hubs and vehicles as GET /api/hubs and /api/vehicles.
     await poll(
       async () => messages.length,
       (n) => n >= 1,
     );
-    assert.deepEqual(messages[0], { subscribed: { hub_id: null, vehicle_id: 'vehicle_02' } });
+    assert.equal(messages[0]?.type, 'snapshot');
+    assert.ok((messages[0]?.hubs as unknown[]).length >= 1);
+    ws.send(JSON.stringify({ vehicle_id: 'vehicle_02' }));
+    await poll(
+      async () => messages.length,
+      (n) => n >= 2,
+    );
+    assert.deepEqual(messages[1], { type: 'subscribed', hub_id: null, vehicle_id: 'vehicle_02' });
     await client.publishAsync(
       'iot/vehicles/vehicle_02/telemetry',
       JSON.stringify({
@@ -391,12 +398,15 @@ describe('e2e: REST API', function () {
     );
     await poll(
       async () => messages.length,
-      (n) => n >= 2,
+      (n) => n >= 3,
     );
-    const changes = messages.slice(1).flat() as Array<{ vehicleId?: string }>;
+    const changes = messages
+      .slice(2)
+      .filter((m) => m.type === 'changes')
+      .flatMap((m) => m.changes as Array<Record<string, unknown>>);
     assert.ok(changes.length > 0);
     assert.ok(
-      changes.every((c) => c.vehicleId === 'vehicle_02'),
+      changes.every((c) => c.vehicle_id === 'vehicle_02'),
       JSON.stringify(changes),
     );
     ws.close();

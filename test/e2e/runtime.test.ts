@@ -13,6 +13,7 @@ import {
 } from '../helpers/runtime';
 import { freePort } from '../../runtime/free-port';
 import { poll } from '../helpers/wait';
+import { cmdline, processTree } from '../helpers/processes';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -116,7 +117,7 @@ describe('e2e: runtime with the shipped flows', function () {
     assert.equal(flows.status, 200);
     const body = (await flows.json()) as unknown[] | { flows: unknown[] };
     const list = Array.isArray(body) ? body : body.flows;
-    assert.ok(list.some((n) => (n as { type: string }).type === 'wpt-validate'));
+    assert.ok(list.some((n) => (n as { type: string }).type === 'wpt-twin'));
     // No secret ends up in the flows.
     const text = JSON.stringify(list);
     assert.ok(!text.includes(rt.apiToken) && !text.includes(rt.adminPassword));
@@ -225,9 +226,15 @@ describe('e2e: start and stop', function () {
     }
     const userDir = makeUserDir();
     const first = await startRuntime({ userDir });
-    await first.stop('SIGKILL'); // a crash: no cleanup at all
+    // A crash of the launcher and of the database's watchdog together (the watchdog alone
+    // would stop the database): no cleanup at all, the database keeps running.
+    const watchdog = processTree(first.proc.pid!).find((p) => cmdline(p).includes('wpt-postgres-watchdog'));
+    assert.ok(watchdog, 'the database has a watchdog');
+    process.kill(watchdog, 'SIGKILL');
+    await first.stop('SIGKILL');
     const dataDir = path.join(userDir, 'postgres');
     assert.ok(fs.existsSync(path.join(dataDir, 'postmaster.pid')), 'the crash left postmaster.pid');
+    assert.equal(processesMentioning(dataDir).length > 0, true, 'the crash left PostgreSQL running');
     const second = await startRuntime({ userDir });
     const health = (await (await fetch(`${second.url}/api/health`)).json()) as {
       dependencies: { postgres: { state: string } };

@@ -19,4 +19,5 @@ export const nr = helper as unknown as {
   unload(): Promise<void>;
   getNode(id: string): TestNode;
   clearFlows(): Promise<void>;
+  url(): string;
 };

@@ -9,7 +9,7 @@ import { createTestDatabase } from './services';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'runtime', 'cli.js');
-export const CAPTURE = path.resolve(ROOT, '..', 'shared', 'samples', 'original-hub-capture.txt');
+export const CAPTURE = path.join(ROOT, 'test', 'fixtures', 'original-hub-capture.txt');
 
 export interface RuntimeHandle {
   proc: ChildProcess;

@@ -173,7 +173,7 @@ describe('integration: DLM through the broker', function () {
       dlmFlow({
         brokerUrl: url,
         hub: hubId,
-        allocator: { minChangeKw: 0.5, confirmTimeoutS: 2, rebalanceS: 1, coalesceMs: 20 },
+        allocator: { minChangeKw: 0.5, resendS: 1, rebalanceS: 1, coalesceMs: 20 },
         rejects: 'rej',
       }),
     );

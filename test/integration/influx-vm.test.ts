@@ -1,7 +1,8 @@
-// Point mapping + InfluxWriter against a real server of the InfluxDB v2 write API
-// (VictoriaMetrics from test/helpers/services.ts, or INFLUX_URL). VictoriaMetrics names a
-// series `<measurement>_<field>` with the tags as labels and does not keep string fields
-// (this version stores them as 0), so string fields are not read back here.
+// Points of twin changes, DLM commands and hub load, written by InfluxWriter (the client's
+// WriteApi) to a real server of the InfluxDB v2 write API (VictoriaMetrics from
+// test/helpers/services.ts, or INFLUX_URL), and read back. VictoriaMetrics names a series
+// `<measurement>_<field>` with the tags as labels and does not keep string fields, so
+// string fields are not read back here.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { influxUrl } from '../helpers/services';
@@ -10,24 +11,36 @@ import { exportWhen, sampleCount, type Series } from '../helpers/victoria';
 import {
   InfluxWriter,
   MEASUREMENTS,
-  cleanText,
+  Point,
+  changePoint,
   dlmAllocationPoint,
   hubLoadPoint,
-  hubStatusPoint,
-  nodeStatusPoint,
   nodeTelemetryPoint,
+  storedTag,
   vehicleTelemetryPoint,
-  type InfluxPoint,
   type MeasurementName,
 } from '../../adapters/influx';
 
-/** Label text a tag value is stored as (see cleanText / escapeKey). */
-const stored = (id: string): string => {
-  const c = cleanText(id);
-  return c.endsWith('\\') ? `${c.slice(0, -1)}\\u005c` : c;
-};
-const numeric = (v: unknown): number | undefined =>
-  typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : undefined;
+/** Tags and numeric/boolean fields of a point, as the server stores them (booleans 0/1). */
+function expectedOf(p: Point): {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Record<string, number>;
+} {
+  const [series, fieldText] = (p.toLineProtocol({ convertTime: () => '0' }) as string).split(' ') as [
+    string,
+    string,
+  ];
+  const [measurement, ...tagParts] = series.split(',') as [string, ...string[]];
+  const tags = Object.fromEntries(tagParts.map((t) => t.split('=') as [string, string]));
+  const fields: Record<string, number> = {};
+  for (const f of fieldText.split(',')) {
+    const [k, v] = f.split('=') as [string, string];
+    if (v.startsWith('"')) continue;
+    fields[k] = v === 'T' ? 1 : v === 'F' ? 0 : Number(v);
+  }
+  return { measurement, tags, fields };
+}
 
 describe('influx adapter against a v2 write API server (VictoriaMetrics)', function () {
   this.timeout(30_000);
@@ -66,94 +79,98 @@ describe('influx adapter against a v2 write API server (VictoriaMetrics)', funct
     const veh = `veh_${run}`;
     const t = Date.now() - 60_000;
     const points = [
-      hubStatusPoint({ hubId: hub, ts: t + 1, data: { state: 'online', cpu_temp: 72.03275539108958 } }),
-      nodeStatusPoint({ hubId: hub, nodeId: node, ts: t + 2, data: { state: 'charging', error_code: 17 } }),
-      nodeTelemetryPoint({
+      changePoint({
+        type: 'hub-status',
+        ts: t + 1,
+        hubId: hub,
+        state: 'online',
+        cpuTempC: 72.03275539108958,
+      } as never),
+      changePoint({
+        type: 'node-status',
+        ts: t + 2,
         hubId: hub,
         nodeId: node,
+        state: 'charging',
+        errorCode: 17,
+        vehicleId: veh,
+      } as never),
+      nodeTelemetryPoint({
+        type: 'node-telemetry',
         ts: t + 3,
-        data: {
-          voltage: 8.553,
-          current: 0.069,
-          power_kw: 59.099999999999994,
-          power_limit_kw: 78,
-          is_occupied: true,
-          connected_vehicle_id: veh,
-          current_vehicle_soc: 20,
-        },
+        hubId: hub,
+        nodeId: node,
+        voltage: 8.553,
+        current: 0.069,
+        powerKw: 59.099999999999994,
+        powerLimitKw: 78,
+        isOccupied: true,
+        vehicleId: veh,
+        soc: 20,
       }),
       vehicleTelemetryPoint({
-        vehicleId: veh,
+        type: 'vehicle-telemetry',
         ts: t + 4,
-        data: {
-          geo_location: { latitude: 44.64, longitude: 10.92, altitude: -12.5 },
-          battery_level: 35,
-          speed_kmh: 88.2,
-          engine_temp_c: -3,
-          is_charging: false,
-        },
+        vehicleId: veh,
+        position: { latitude: 44.64, longitude: 10.92, altitude: -12.5 },
+        batteryLevel: 35,
+        speedKmh: 88.2,
+        engineTempC: -3,
+        isCharging: false,
       }),
       dlmAllocationPoint({
         hubId: hub,
+        nodeId: node,
+        reason: 'PRIORITY_SHIFT',
+        originalLimitKw: 38.18181818181818,
+        newLimitKw: 44.21052631578947,
+        totalGridLoadKw: 162.8518181818182,
+        attempt: 1,
+        availableCapacityKw: 0,
+        allocationId: 'a-1',
         ts: t + 5,
-        data: {
-          trigger_reason: 'Priority-based (SoC: 20%, 1 active)',
-          original_limit: 38.18181818181818,
-          new_limit: 44.21052631578947,
-          affected_node_id: node,
-          total_grid_load: 162.8518181818182,
-          available_capacity: 0,
-        },
       }),
-      hubLoadPoint({ hubId: hub, ts: t + 6, data: { load_kw: 105, capacity_kw: 140 } }),
-    ];
+      hubLoadPoint({ hubId: hub, ts: t + 6, loadKw: 105, capacityKw: 140, utilisation: 0.75, nodes: 3 }),
+    ].map((p, i) => {
+      assert.ok(p, `point ${i}`);
+      return p;
+    });
     const w = writer(url);
-    const s0 = w.write(points);
-    assert.equal(s0, 6);
+    assert.equal(w.write(points), 6);
     assert.equal(await w.flush(5000), true, JSON.stringify(w.stats()));
     assert.equal(w.stats().written, 6);
 
-    for (const p of points) {
-      assert.ok(p);
-      const spec = MEASUREMENTS[p.measurement as MeasurementName];
-      const idTag = 'vehicle_id' in p.tags ? 'vehicle_id' : 'hub_id';
-      const expected = Object.entries(p.fields).filter(([k]) => spec.fields[k] !== 'string');
+    for (const [i, p] of points.entries()) {
+      const e = expectedOf(p);
+      const spec = MEASUREMENTS[e.measurement as MeasurementName];
+      assert.deepEqual(Object.keys(e.tags).sort(), [...spec.tags].sort());
+      const idTag = 'vehicle_id' in e.tags ? 'vehicle_id' : 'hub_id';
       const series = await exportWhen(
         url,
-        `{__name__=~"${p.measurement}_.*",${idTag}="${p.tags[idTag]}"}`,
-        (s) => s.length >= Object.keys(p.fields).length,
+        `{__name__=~"${e.measurement}_.*",${idTag}="${e.tags[idTag]}"}`,
+        (s) => s.length >= Object.keys(e.fields).length,
       );
-      for (const [field, value] of expected) {
-        const s: Series | undefined = series.find((x) => x.metric.__name__ === `${p.measurement}_${field}`);
-        assert.ok(s, `${p.measurement}_${field} stored`);
+      for (const [field, want] of Object.entries(e.fields)) {
+        const s: Series | undefined = series.find((x) => x.metric.__name__ === `${e.measurement}_${field}`);
+        assert.ok(s, `${e.measurement}_${field} stored`);
         assert.deepEqual(
           { ...s.metric },
-          { __name__: `${p.measurement}_${field}`, ...p.tags },
+          { __name__: `${e.measurement}_${field}`, ...e.tags },
           'labels = tags',
         );
         // VictoriaMetrics keeps 12 significant digits
         assert.equal(s.values.length, 1);
-        const want = numeric(value) as number;
         assert.ok(
           Math.abs((s.values[0] as number) - want) <= Math.abs(want) * 1e-11,
-          `${p.measurement}.${field}: ${s.values[0]} vs ${want}`,
+          `${e.measurement}.${field}: ${s.values[0]} vs ${want}`,
         );
-        assert.deepEqual(s.timestamps, [p.ts]);
+        assert.deepEqual(s.timestamps, [t + i + 1]);
       }
       // nothing else under this measurement for these ids, other than the string fields
-      const names = series.map((x) => x.metric.__name__).sort();
-      const allowed = Object.keys(p.fields).map((f) => `${p.measurement}_${f}`);
-      for (const n of names) assert.ok(allowed.includes(n as string), `unexpected series ${n}`);
+      const allowed = Object.keys(spec.fields).map((f) => `${e.measurement}_${f}`);
+      for (const x of series)
+        assert.ok(allowed.includes(x.metric.__name__ as string), `unexpected ${x.metric.__name__}`);
     }
-  });
-
-  it('ns precision: a sub-millisecond timestamp is accepted and lands on its millisecond', async () => {
-    const w = writer(url, { precision: 'ns' });
-    const ts = Date.now() - 30_000 + 0.75;
-    w.write(hubLoadPoint({ hubId: `ns_${run}`, ts, data: { load_kw: 1, capacity_kw: 2 } }));
-    assert.equal(await w.flush(5000), true);
-    const s = await exportWhen(url, `hub_load_load_kw{hub_id="ns_${run}"}`, (x) => x.length > 0);
-    assert.deepEqual(s[0]?.timestamps, [Math.floor(ts)]);
   });
 
   it('hostile ids come back as exactly one series each, with no injected point', async () => {
@@ -178,12 +195,15 @@ describe('influx adapter against a v2 write API server (VictoriaMetrics)', funct
     const w = writer(url);
     hostile.forEach((id, i) => {
       w.write(
-        nodeTelemetryPoint({
+        changePoint({
+          type: 'node-telemetry',
+          ts: t + i,
           hubId: id,
           nodeId: `n${i}${id}`,
-          ts: t + i,
-          data: { power_kw: i + 0.5, is_occupied: i % 2 === 0, connected_vehicle_id: id },
-        }),
+          powerKw: i + 0.5,
+          isOccupied: i % 2 === 0,
+          vehicleId: id,
+        } as never),
       );
     });
     assert.equal(await w.flush(5000), true);
@@ -197,9 +217,9 @@ describe('influx adapter against a v2 write API server (VictoriaMetrics)', funct
     const power = series.filter((x) => x.metric.__name__ === 'node_telemetry_power_kw');
     assert.equal(power.length, hostile.length, 'one power series per id');
     hostile.forEach((id, i) => {
-      const s = power.filter((x) => x.metric.hub_id === stored(id));
+      const s = power.filter((x) => x.metric.hub_id === storedTag(id));
       assert.equal(s.length, 1, `one series for ${JSON.stringify(id)}`);
-      assert.equal(s[0]?.metric.node_id, stored(`n${i}${id}`));
+      assert.equal(s[0]?.metric.node_id, storedTag(`n${i}${id}`));
       assert.deepEqual(s[0]?.values, [i + 0.5]);
       assert.deepEqual(s[0]?.timestamps, [t + i]);
     });
@@ -228,10 +248,13 @@ describe('influx adapter against a v2 write API server (VictoriaMetrics)', funct
     });
     const veh = `outage_${run}`;
     const t = Date.now() - 10_000;
-    const batch = (from: number, n: number): InfluxPoint[] =>
+    const batch = (from: number, n: number): Point[] =>
       Array.from({ length: n }, (_, i) =>
-        vehicleTelemetryPoint({ vehicleId: veh, ts: t + from + i, data: { battery_level: from + i } }),
-      ).filter((p): p is InfluxPoint => p !== null);
+        new Point('vehicle_telemetry')
+          .tag('vehicle_id', veh)
+          .floatField('battery_level', from + i)
+          .timestamp(t + from + i),
+      );
     let attempted = 0;
 
     for (let i = 0; i < 100; i += 10) {
@@ -281,5 +304,80 @@ describe('influx adapter against a v2 write API server (VictoriaMetrics)', funct
       ...Array.from({ length: 100 }, (_, i) => 400 + i),
     ];
     assert.deepEqual(values, expected);
+  });
+
+  it('a stream through repeated outages: the balance holds at every turn; written == stored, dropped == taken − stored', async () => {
+    const proxy = new TcpProxy(new URL(url));
+    await proxy.open();
+    const w = writer(`http://127.0.0.1:${proxy.port}`, {
+      batchSize: 25,
+      maxBufferPoints: 200,
+      flushIntervalMs: 20,
+      minRetryDelayMs: 10,
+      maxRetryDelayMs: 40,
+      timeoutMs: 2000,
+    });
+    const veh = `stream_${run}`;
+    const t = Date.now() - 5_000;
+    let checking = true;
+    let turns = 0;
+    const check = (): void => {
+      if (!checking) return;
+      const st = w.stats();
+      assert.equal(st.written + st.dropped + st.buffered, st.accepted, JSON.stringify(st));
+      turns++;
+      setImmediate(check);
+    };
+    check();
+    let taken = 0;
+    for (let k = 0; k < 60; k++) {
+      if (k % 20 === 5) await proxy.close(); // three outages …
+      if (k % 20 === 15) await proxy.open(); // … and recoveries
+      const pts = Array.from({ length: 40 }, (_, i) =>
+        new Point('vehicle_telemetry')
+          .tag('vehicle_id', veh)
+          .floatField('battery_level', k * 40 + i)
+          .timestamp(t + k * 40 + i),
+      );
+      taken += w.write(pts);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    if (!(await w.flush(5000))) await w.flush(5000);
+    const s = await w.close(5000);
+    checking = false;
+    await proxy.close();
+    assert.ok(turns > 100, `checked on ${turns} turns`);
+    assert.equal(s.accepted, taken);
+    assert.equal(s.buffered, 0);
+    assert.ok(s.retries > 0 && s.dropped > 0, JSON.stringify(s));
+    const series = await exportWhen(
+      url,
+      `vehicle_telemetry_battery_level{vehicle_id="${veh}"}`,
+      (x) => sampleCount(x) >= s.written,
+    );
+    assert.equal(sampleCount(series), s.written, 'written == stored');
+    assert.equal(s.dropped, taken - sampleCount(series), 'dropped == taken − stored');
+    assert.equal(new Set(series[0]?.values).size, series[0]?.values.length, 'no point stored twice');
+  });
+
+  it('close() flushes a partial batch to the server and releases the writer', async () => {
+    const w = new InfluxWriter({ url, org: 'wpt', bucket: 'wpt', batchSize: 1000, flushIntervalMs: 600_000 });
+    const hub = `close_${run}`;
+    const t = Date.now() - 8_000;
+    for (let i = 0; i < 7; i++) {
+      w.write(
+        hubLoadPoint({ hubId: hub, ts: t + i, loadKw: i, capacityKw: 10, utilisation: i / 10, nodes: 1 }),
+      );
+    }
+    assert.equal(w.stats().buffered, 7);
+    const s = await w.close(5000);
+    assert.deepEqual([s.written, s.dropped, s.buffered], [7, 0, 0]);
+    const series = await exportWhen(url, `hub_load_load_kw{hub_id="${hub}"}`, (x) => sampleCount(x) >= 7);
+    assert.deepEqual(series[0]?.values, [0, 1, 2, 3, 4, 5, 6]);
+    assert.equal(
+      w.write(hubLoadPoint({ hubId: hub, ts: t, loadKw: 1, capacityKw: 1, utilisation: 1, nodes: 1 })),
+      1,
+    );
+    assert.equal(w.stats().dropped, 1, 'after close: taken and dropped at once');
   });
 });

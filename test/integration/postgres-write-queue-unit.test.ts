@@ -74,6 +74,10 @@ function fakeWriter(): RepositoryWriter & {
     'upsertVehicleProfiles',
     'upsertSessions',
     'insertDlmEvents',
+    'upsertHubControls',
+    'upsertNodeControls',
+    'insertAuditLog',
+    'deleteEntities',
   ] as const) {
     (w as unknown as Record<string, unknown>)[fn] = mk(fn);
   }
@@ -373,5 +377,104 @@ describe('WriteQueue (fake clock)', () => {
     assert.deepEqual(await closing, { remaining: 1 });
     assert.ok(w2.calls.length >= 2, 'retried during close');
     assert.deepEqual(clock.pending(), [], 'no timer left behind');
+  });
+
+  it('writes deletes first and discards the rows of the deleted entity still waiting', async () => {
+    const clock = new FakeTimers();
+    const w = fakeWriter();
+    const q = new WriteQueue(w, { timers: clock, flushMs: 50 });
+    q.enqueue({ table: 'hubs', row: { hub_id: 'H', state: 'online' } });
+    q.enqueue({ table: 'hubControl', row: { hub_id: 'H', is_active: false } });
+    q.enqueue({ table: 'nodes', row: { hub_id: 'H', node_id: 'N', state: 'idle' } });
+    q.enqueue({ table: 'nodeControl', row: { hub_id: 'H', node_id: 'N', registered: true } });
+    q.enqueue({ table: 'nodes', row: { hub_id: 'H2', node_id: 'N', state: 'idle' } });
+    q.enqueue({ table: 'vehicles', row: { vehicle_id: 'V', soc: 1 } });
+    q.enqueue({ table: 'vehicleProfiles', row: { vehicle_id: 'V', model: 'x' } });
+    q.enqueue({ table: 'sessions', row: { session_id: 's', hub_id: 'H', node_id: 'N', start_time: 0 } });
+    q.enqueue({ table: 'deletes', row: { entity: 'hub', hub_id: 'H' } });
+    q.enqueue({ table: 'deletes', row: { entity: 'vehicle', vehicle_id: 'V' } });
+    // The hub comes back (its devices go on): created again after the delete.
+    q.enqueue({ table: 'hubs', row: { hub_id: 'H', state: 'offline' } });
+    assert.equal(q.stats().queued, 5, 'the hub’s and vehicle’s waiting rows discarded (not dropped)');
+    await clock.advance(50);
+    assert.deepEqual(
+      w.calls.map((c) => [c.fn, c.rows]),
+      [
+        [
+          'deleteEntities',
+          [
+            { entity: 'hub', hub_id: 'H' },
+            { entity: 'vehicle', vehicle_id: 'V' },
+          ],
+        ],
+        ['upsertHubs', [{ hub_id: 'H', state: 'offline' }]],
+        ['upsertNodes', [{ hub_id: 'H2', node_id: 'N', state: 'idle' }]],
+        ['upsertSessions', [{ session_id: 's', hub_id: 'H', node_id: 'N', start_time: 0 }]],
+      ],
+    );
+    assert.deepEqual([q.stats().dropped, q.stats().written], [0, 5]);
+  });
+
+  it('does not put back a failed row whose entity was deleted while it was being written', async () => {
+    const clock = new FakeTimers();
+    const w = fakeWriter();
+    const q = new WriteQueue(w, { timers: clock, flushMs: 50, jitter: 0, retryMinMs: 100 });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const write = w.upsertNodes.bind(w);
+    w.upsertNodes = async (rows) => {
+      await gate;
+      return write(rows);
+    };
+    q.enqueue({ table: 'nodes', row: { hub_id: 'H', node_id: 'N', name: 'old' } });
+    await clock.advance(50); // the node row is being written …
+    q.enqueue({ table: 'deletes', row: { entity: 'node', hub_id: 'H', node_id: 'N' } });
+    w.down = true; // … and fails
+    release();
+    await clock.advance(0);
+    w.down = false;
+    await clock.advance(100);
+    assert.deepEqual(
+      w.calls.map((c) => c.fn),
+      ['upsertNodes', 'deleteEntities'],
+      'the failed node row is not written again after its delete',
+    );
+    assert.equal(q.stats().queued, 0);
+  });
+
+  it('never drops operator settings, audit records or deletes past the bound', async () => {
+    const clock = new FakeTimers();
+    const w = fakeWriter();
+    w.down = true;
+    const q = new WriteQueue(w, { timers: clock, flushMs: 50, maxQueued: 3 });
+    q.enqueue({ table: 'hubControl', row: { hub_id: 'H', is_active: false } });
+    q.enqueue({ table: 'nodeControl', row: { hub_id: 'H', node_id: 'N', assigned_vehicle_id: 'V' } });
+    q.enqueue({
+      table: 'auditLog',
+      row: { event_key: 'a', ts: 0, actor: 'ann', op: 'hub-active' },
+    });
+    q.enqueue({ table: 'deletes', row: { entity: 'vehicle', vehicle_id: 'V' } });
+    for (let i = 0; i < 5; i++) q.enqueue({ table: 'hubs', row: { hub_id: `T${i}` } });
+    const st = q.stats();
+    assert.equal(st.dropped, 5);
+    assert.equal(st.queued, 4);
+  });
+
+  it("keeps the orchestrator's DLM event over a hub's row of the same key, in whatever order", async () => {
+    const clock = new FakeTimers();
+    const w = fakeWriter();
+    const q = new WriteQueue(w, { timers: clock, flushMs: 50 });
+    const base = { hub_id: 'H', node_id: 'N', trigger_reason: 'R', new_limit: 1, ts: 0 };
+    q.enqueue({
+      table: 'dlmEvents',
+      row: { ...base, event_key: 'k', source: 'hub', claimed_source: 'wpt-dlm' },
+    });
+    q.enqueue({ table: 'dlmEvents', row: { ...base, event_key: 'k', source: 'orchestrator' } });
+    q.enqueue({ table: 'dlmEvents', row: { ...base, event_key: 'k', source: 'hub' } });
+    await clock.advance(50);
+    assert.deepEqual(
+      okCalls(w, 'insertDlmEvents').flatMap((c) => c.rows.map((r) => r.source)),
+      ['orchestrator'],
+    );
   });
 });

@@ -102,7 +102,17 @@ describe('postgres adapter (integration)', function () {
       );
       assert.deepEqual(
         tables.rows.map((r) => r.t),
-        ['charging_sessions', 'dlm_events', 'hubs', 'nodes', 'schema_migrations', 'vehicles'],
+        [
+          'audit_log',
+          'charging_sessions',
+          'cluster_instances',
+          'dlm_events',
+          'hub_leases',
+          'hubs',
+          'nodes',
+          'schema_migrations',
+          'vehicles',
+        ],
       );
     });
 

@@ -20,6 +20,8 @@ import { parseCli } from '../../sim/cli';
 import { mqttUrl } from '../helpers/services';
 
 const T0 = Date.UTC(2026, 10, 26, 7, 0, 0);
+/** The simulator's sources (the checkout itself may sit in a directory named `sim`). */
+const SIM_DIR = path.join(__dirname, '..', '..', 'sim') + path.sep;
 
 function dlm(hubId: string, nodeId: string, newLimit: number, ts = T0): [string, string] {
   return [
@@ -604,6 +606,59 @@ describe('sim: cli arguments', () => {
   });
 });
 
+describe('sim: cli device and demo flags', () => {
+  it('parses device behaviours, connection, scheduled faults and --demo; refuses what does not fit', () => {
+    const c = parseCli(
+      [
+        '--echo-delay',
+        '5',
+        '--limit-decimals',
+        '3',
+        '--limit-rounding',
+        'down',
+        '--draw-fraction',
+        '0.97',
+        '--ignore-events',
+        '--session',
+        'persistent',
+        '--client-id',
+        'site-a',
+        '--drop',
+        'hub_01:30:2',
+        '--drop',
+        'hub_02:40:1.5',
+        '--restart',
+        'hub_03:60',
+      ],
+      {},
+    );
+    assert.ok(c !== 'help');
+    assert.deepEqual(c.sim.device, {
+      echoDelayMs: 5,
+      limitRounding: { decimals: 3, mode: 'down' },
+      drawFraction: 0.97,
+      ignoreEvents: true,
+      session: 'persistent',
+    });
+    assert.equal(c.sim.clientId, 'site-a');
+    assert.equal(c.sim.connection, undefined, 'per hub by default');
+    assert.deepEqual(c.sim.faults, [
+      { kind: 'drop', hubId: 'hub_01', atMs: 30_000, forMs: 2000 },
+      { kind: 'drop', hubId: 'hub_02', atMs: 40_000, forMs: 1500 },
+      { kind: 'restart', hubId: 'hub_03', atMs: 60_000, downMs: 0 },
+    ]);
+    const d = parseCli(['--demo', '--seed', '4', '--prefix', 'x_', '--connection', 'shared'], {});
+    assert.ok(d !== 'help');
+    assert.deepEqual([d.sim.seed, d.sim.idPrefix, d.sim.connection, d.sim.hubs], [4, 'x_', 'shared', 3]);
+    assert.ok(d.sim.script?.some((st) => st.action === 'plugIn' && st.vehicleId === 'x_ambulance_01'));
+    assert.throws(() => parseCli(['--demo', '--hubs', '2'], {}), /--hubs cannot be used with --demo/);
+    assert.throws(() => parseCli(['--limit-rounding', 'up'], {}), /needs --limit-decimals/);
+    assert.throws(() => parseCli(['--session', 'sticky'], {}), /--session: one of clean, persistent/);
+    assert.throws(() => parseCli(['--drop', 'hub_01:30'], {}), /--drop: expected <hub>:<at s>:<for s>/);
+    assert.throws(() => parseCli(['--restart', 'hub_01:x'], {}), /--restart: not a number/);
+  });
+});
+
 describe('sim: runner against a real broker', function () {
   this.timeout(30000);
   let url: string;
@@ -655,7 +710,7 @@ describe('sim: runner against a real broker', function () {
       init(id, type) {
         if (type !== 'Timeout') return;
         const stack = new Error().stack ?? '';
-        if (/[/\\]sim[/\\]|node_modules[/\\]mqtt[/\\]/.test(stack)) liveTimers.set(id, stack);
+        if (stack.includes(SIM_DIR) || /node_modules[/\\]mqtt[/\\]/.test(stack)) liveTimers.set(id, stack);
       },
       destroy(id) {
         liveTimers.delete(id);

@@ -67,9 +67,13 @@ describe('node: wpt-query health', function () {
     await until(() => b.connected);
     const msg = await answer('q', 'out');
     assert.equal(msg.statusCode, 200);
-    const p = msg.payload as { status: string; dependencies: Record<string, { state: string }> };
+    const p = msg.payload as {
+      status: string;
+      dependencies: Record<string, { state: string; latency_ms?: number }>;
+    };
     assert.equal(p.dependencies.mqtt?.state, 'ok');
     assert.equal(p.dependencies.postgres?.state, 'ok');
+    assert.equal(typeof p.dependencies.postgres?.latency_ms, 'number', 'snake_case, as the rest of the API');
     assert.equal(p.dependencies.influxdb?.state, 'off');
     assert.equal(p.status, 'ok');
   });

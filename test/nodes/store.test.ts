@@ -7,7 +7,10 @@ import { createTestDatabase } from '../helpers/services';
 import { readCapture } from '../helpers/runtime';
 import { decode } from '../../core/contract';
 import { Twin, type TwinChange } from '../../core/twin';
+import { commandToNotification } from '../../core/dlm';
+import type { DlmCommand } from '../../core/dlm';
 import { until } from '../helpers/wait';
+import { TcpProxy } from '../helpers/tcp-proxy';
 
 const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
 const storeNode = require('../../nodes/wpt-store/wpt-store');
@@ -30,8 +33,30 @@ function captureChanges(): { twin: Twin; batches: TwinChange[][] } {
 
 const flow = (db: string, store: Record<string, unknown> = {}): unknown[] => [
   { id: 'p', type: 'wpt-postgres', url: db },
-  { id: 's', type: 'wpt-store', postgres: 'p', flushMs: 10, ...store },
+  { id: 's', type: 'wpt-store', postgres: 'p', flushMs: 10, ...store, wires: [['pub']] },
+  { id: 'pub', type: 'helper' },
 ];
+
+/** One of our DLM commands as wpt-dlm-allocator sends it (msg.dlm + the notification). */
+function commandMsg(nodeId: string, newLimitKw: number, i: number): Record<string, unknown> {
+  const dlm = {
+    hubId: 'hub_wa',
+    nodeId,
+    originalLimitKw: 0,
+    newLimitKw,
+    reason: 'VEHICLE_CONNECTED',
+    allocationId: `hub_wa:1:${i}`,
+    ts: Date.parse('2026-11-30T10:00:00.000Z') + i,
+    totalGridLoadKw: newLimitKw,
+    availableCapacityKw: 0,
+    attempt: 1,
+  } as DlmCommand;
+  return {
+    topic: 'iot/hubs/hub_wa/dlm/events',
+    payload: commandToNotification(dlm, 'equal', 'wpt-dlm'),
+    dlm,
+  };
+}
 
 describe('node: wpt-store', function () {
   this.timeout(30000);
@@ -148,41 +173,60 @@ describe('node: wpt-store', function () {
     assert.equal(r.rows[0]?.energy_kwh, expected, 'energy is not counted twice');
   });
 
-  it('stores DLM events heard on the bus once, however often they are delivered', async () => {
+  it("stores our own DLM events from the allocator's output once (source orchestrator), however often they arrive", async () => {
     await nr.load([postgresNode, storeNode], flow(db));
-    const events = readCapture().filter((m) => m.topic.endsWith('/dlm/events'));
-    assert.ok(events.length >= 2);
+    const ts = Date.parse('2026-11-26T07:13:47.282Z');
+    const cmds = [
+      { nodeId: 'node_01', originalLimitKw: 0, newLimitKw: 78, allocationId: 'hub_01:1:1' },
+      { nodeId: 'node_02', originalLimitKw: 78, newLimitKw: 62, allocationId: 'hub_01:1:2' },
+    ].map((c) => ({
+      hubId: 'hub_01',
+      reason: 'VEHICLE_CONNECTED',
+      ts,
+      totalGridLoadKw: 140,
+      availableCapacityKw: 0,
+      ...c,
+    }));
     for (let i = 0; i < 3; i++) {
-      for (const m of events) nr.getNode('s').receive({ topic: m.topic, payload: Buffer.from(m.payload) });
+      for (const c of cmds) {
+        nr.getNode('s').receive({
+          topic: 'iot/hubs/hub_01/dlm/events',
+          payload: commandToNotification(c as DlmCommand, 'soc-priority', 'wpt-dlm'),
+          dlm: c,
+        });
+      }
     }
-    await until(async () => (await count('dlm_events').catch(() => 0)) === events.length);
+    await until(async () => (await count('dlm_events').catch(() => 0)) === cmds.length);
     await new Promise((r) => setTimeout(r, 200));
-    const rows = await client.query('SELECT * FROM dlm_events ORDER BY ts, id');
-    assert.equal(rows.rows.length, events.length);
-    assert.equal(rows.rows[0].node_id, 'node_01');
-    assert.equal(rows.rows[0].source, 'hub', "a hub's own DLM event (no allocation id)");
-    assert.equal(rows.rows[0].trigger_reason, 'Priority-based (SoC: 20%, 1 active)');
-    assert.equal(rows.rows[1].node_id, 'node_02');
+    const rows = await client.query('SELECT * FROM dlm_events ORDER BY node_id');
+    assert.equal(rows.rows.length, cmds.length);
+    assert.deepEqual(
+      rows.rows.map((r) => [r.node_id, r.source, r.new_limit, r.allocation_id]),
+      [
+        ['node_01', 'orchestrator', 78, 'hub_01:1:1'],
+        ['node_02', 'orchestrator', 62, 'hub_01:1:2'],
+      ],
+    );
   });
 
-  it('refuses what it cannot store, with an error, and writes nothing of it', async () => {
+  it('refuses what is not a change list or a DLM command (raw MQTT is never decoded here), and writes nothing of it', async () => {
     await nr.load([postgresNode, storeNode], flow(db));
     const errors: string[] = [];
     nr.getNode('s').on('call:error', (c) => errors.push(String(c.args[0])));
-    // A valid telemetry message is not a change list nor a DLM event.
     nr.getNode('s').receive({
       topic: 'iot/hubs/hub_01/nodes/node_01/telemetry',
       payload:
         '{"voltage":1,"current":1,"power_kw":1,"power_limit_kw":10,"is_occupied":false,"timestamp":"2026-11-26T07:13:45Z"}',
     });
-    // A DLM event that breaks the contract.
+    // A DLM event from the broker, claiming to be ours: never stored as ours from here.
     nr.getNode('s').receive({
       topic: 'iot/hubs/hub_01/dlm/events',
-      payload: '{"trigger_reason":"x","original_limit":1,"new_limit":400,"affected_node_id":"node_01"}',
+      payload:
+        '{"trigger_reason":"x","original_limit":1,"new_limit":350,"affected_node_id":"node_01","total_grid_load":1,"available_capacity":0,"source":"wpt-dlm"}',
     });
     await until(async () => errors.length === 2, 3000, 'two errors');
-    assert.match(errors.join('\n'), /wpt-store\.errors\.kind|nodeTelemetry/);
-    assert.match(errors.join('\n'), /DLMNotification\.new_limit: must be <= 350/);
+    assert.match(errors.join('\n'), /wpt-store\.errors\.input/);
+    await (nr.getNode('p') as unknown as { ready: Promise<void> }).ready;
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(await count('dlm_events'), 0);
     assert.equal(await count('hubs'), 0);
@@ -203,6 +247,29 @@ describe('node: wpt-store', function () {
     assert.equal(await count('nodes'), 3);
   });
 
+  it('writes the change lists that arrive while it closes, and never through the ended pool', async () => {
+    // Shutdown right after the last input: the change lists are still on their way (Node-RED
+    // delivers on a later tick) and a flush timer is due after wpt-postgres ended the pool.
+    await nr.load([postgresNode, storeNode], flow(db, { flushMs: 1 }));
+    await (nr.getNode('p') as unknown as { ready: Promise<void> }).ready;
+    const { batches } = captureChanges();
+    const store = nr.getNode('s') as unknown as {
+      warn: (m: unknown) => void;
+      receive: (m: object) => void;
+    };
+    const warnings: string[] = [];
+    const warn = store.warn.bind(store);
+    store.warn = (m: unknown) => {
+      warnings.push(String(m));
+      warn(m);
+    };
+    for (const payload of batches) store.receive({ payload });
+    await nr.unload();
+    assert.deepEqual(warnings, []);
+    assert.equal(await count('charging_sessions'), 2);
+    assert.equal(await count('nodes'), 3);
+  });
+
   it('says it has no database when none is configured', async () => {
     await nr.load([postgresNode, storeNode], [{ id: 's', type: 'wpt-store', postgres: '' }]);
     const errors: string[] = [];
@@ -210,5 +277,60 @@ describe('node: wpt-store', function () {
     nr.getNode('s').receive({ payload: [] });
     await until(async () => errors.length === 1, 2000, 'an error');
     assert.match(errors[0] ?? '', /no-db|no wpt-postgres/);
+  });
+
+  it('publishes our DLM events only once their rows are stored (write-ahead), in the order they came', async () => {
+    await nr.load([postgresNode, storeNode], flow(db, { flushMs: 60_000 }));
+    await (nr.getNode('p') as unknown as { ready: Promise<void> }).ready;
+    await new Promise((r) => setTimeout(r, 100));
+    const seen: Array<{ node: string; storedWhenOut: boolean }> = [];
+    const checks: Array<Promise<void>> = [];
+    nr.getNode('pub').on('input', (m) => {
+      const d = m.dlm as DlmCommand;
+      // Is the row there the moment the event leaves? (the long flushMs keeps the queue out of it)
+      checks.push(
+        client
+          .query('SELECT 1 FROM dlm_events WHERE allocation_id = $1', [d.allocationId])
+          .then((r) => void seen.push({ node: d.nodeId, storedWhenOut: r.rows.length === 1 })),
+      );
+    });
+    const nodes = ['n3', 'n1', 'n2', 'n5', 'n4'];
+    nodes.forEach((n, i) => nr.getNode('s').receive(commandMsg(n, 10 + i, i)));
+    await until(async () => checks.length === nodes.length, 5000, 'every event out');
+    await Promise.all(checks);
+    assert.deepEqual(
+      seen.map((x) => x.storedWhenOut),
+      nodes.map(() => true),
+      'each stored before it left',
+    );
+    assert.equal(await count('dlm_events'), nodes.length);
+  });
+
+  it('publishes at once while PostgreSQL is away (the DLM never waits for it), and stores the rows when it is back', async () => {
+    const target = new URL(db);
+    const proxy = new TcpProxy(target);
+    await proxy.open();
+    const viaProxy = new URL(db);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    await nr.load([postgresNode, storeNode], flow(viaProxy.toString(), { maxWaitMs: 200 }));
+    await (nr.getNode('p') as unknown as { ready: Promise<void> }).ready;
+    const out: Array<Record<string, unknown>> = [];
+    nr.getNode('pub').on('input', (m) => out.push(m));
+    await proxy.close(); // outage
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) nr.getNode('s').receive(commandMsg(`m${i}`, 20, 100 + i));
+    await until(async () => out.length === 3, 5000, 'the events out during the outage');
+    assert.ok(Date.now() - t0 < 3000, 'released within the wait bound, not held for the outage');
+    assert.deepEqual(
+      out.map((m) => (m.dlm as DlmCommand).nodeId),
+      ['m0', 'm1', 'm2'],
+    );
+    await proxy.open(); // back: the write queue retries the rows
+    await until(
+      async () => (await count('dlm_events').catch(() => 0)) === 3,
+      20000,
+      'the rows stored once back',
+    );
+    await proxy.close();
   });
 });

@@ -1,12 +1,13 @@
-// wpt-hub-registry, wpt-soc-tracker and wpt-fleet with node-red-node-test-helper: messages in,
-// twin changes out (output 1), rejects naming the field (output 2), the fleet's clock, and the
-// fleet restored from a real PostgreSQL database (an open session continues after a restart).
+// wpt-twin and wpt-fleet with node-red-node-test-helper: messages in, change lists out (output 1),
+// answers (output 2), refusals naming the field (output 3), the twin's clock, one twin node per
+// fleet, the first wave's node names, and the fleet restored from a real PostgreSQL database (an
+// open session continues after a restart).
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { nr } from '../helpers/node-red';
 import { createTestDatabase } from '../helpers/services';
 import { readCapture } from '../helpers/runtime';
-import type { TwinChange } from '../../core/twin';
+import type { Twin, TwinChange } from '../../core/twin';
 import { trapezoidKwh } from '../../core/soc';
 import { until } from '../helpers/wait';
 import {
@@ -19,16 +20,15 @@ import {
 } from '../../adapters/postgres';
 
 const fleetNode = require('../../nodes/wpt-fleet/wpt-fleet');
-const registryNode = require('../../nodes/wpt-hub-registry/wpt-hub-registry');
-const trackerNode = require('../../nodes/wpt-soc-tracker/wpt-soc-tracker');
-const validateNode = require('../../nodes/wpt-validate/wpt-validate');
+const twinNode = require('../../nodes/wpt-twin/wpt-twin');
+const decodeNode = require('../../nodes/wpt-decode/wpt-decode');
 const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
 const storeNode = require('../../nodes/wpt-store/wpt-store');
 
 type Msg = Record<string, unknown>;
 type Counters = { snapshot(): { byKind: Record<string, { accepted: number; rejected: number }> } };
 interface FleetLike {
-  twin: import('../../core/twin').Twin;
+  twin: Twin;
   counters: Counters;
   ready: Promise<void>;
 }
@@ -47,46 +47,49 @@ const ofType = <K extends TwinChange['type']>(cs: TwinChange[], t: K): Extract<T
 const errorOf = (m: Msg | undefined): string => (m?.error as { message?: string } | undefined)?.message ?? '';
 const fleet = (id = 'f'): FleetLike => nr.getNode(id) as unknown as FleetLike;
 
-const isInfoOrStatus = (topic: string): boolean => /\/(info|status)$/.test(topic);
-const isTelemetry = (topic: string): boolean => /\/telemetry$/.test(topic);
-
-/** registry and tracker on one fleet, each with a changes and a rejects helper. */
-function twinFlow(fleetProps: Record<string, unknown> = {}): unknown[] {
+/** One fleet, one twin node 't' with helpers on its outputs: tc (changes), ta (answers), tx (refused). */
+function twinFlow(
+  fleetProps: Record<string, unknown> = {},
+  twinProps: Record<string, unknown> = {},
+): unknown[] {
   return [
     { id: 'f', type: 'wpt-fleet', name: 'fleet', ...fleetProps },
-    { id: 'r', type: 'wpt-hub-registry', fleet: 'f', wires: [['rc'], ['rx']] },
-    { id: 't', type: 'wpt-soc-tracker', fleet: 'f', wires: [['tc'], ['tx']] },
-    { id: 'rc', type: 'helper' },
-    { id: 'rx', type: 'helper' },
+    { id: 't', type: 'wpt-twin', fleet: 'f', ...twinProps, wires: [['tc'], ['ta'], ['tx']] },
     { id: 'tc', type: 'helper' },
+    { id: 'ta', type: 'helper' },
     { id: 'tx', type: 'helper' },
   ];
 }
 
-describe('nodes: wpt-hub-registry and wpt-soc-tracker', function () {
+describe('node: wpt-twin', function () {
   this.timeout(20000);
   before(() => nr.startServer());
   after(() => nr.stopServer());
   afterEach(() => nr.unload());
 
-  it('turns the original capture into twin changes: hub 140 kW, three 78 kW nodes, two sessions', async () => {
-    await nr.load([fleetNode, registryNode, trackerNode], twinFlow());
-    const [rc, rx, tc, tx] = ['rc', 'rx', 'tc', 'tx'].map(collect) as [Msg[], Msg[], Msg[], Msg[]];
-    const capture = readCapture().filter((m) => isInfoOrStatus(m.topic) || isTelemetry(m.topic));
-    for (const m of capture) {
-      const target = isInfoOrStatus(m.topic) ? 'r' : 't';
-      nr.getNode(target).receive({ topic: m.topic, payload: Buffer.from(m.payload) });
-    }
+  it('turns the original capture into change lists: hub 140 kW, three 78 kW nodes, two sessions with their energy', async () => {
+    await nr.load([fleetNode, twinNode], twinFlow());
+    const [tc, tx] = ['tc', 'tx'].map(collect) as [Msg[], Msg[]];
+    const capture = readCapture().filter((m) => /\/(info|status|telemetry)$/.test(m.topic));
+    for (const m of capture) nr.getNode('t').receive({ topic: m.topic, payload: Buffer.from(m.payload) });
     const f = fleet();
     await until(() => f.counters.snapshot().byKind.nodeTelemetry?.accepted === 36, 5000, 'all telemetry');
-    assert.deepEqual([rx.length, tx.length], [0, 0], errorOf(rx[0] ?? tx[0]));
+    await until(
+      () => ofType(changesOf(tc), 'node-telemetry').length === 36,
+      5000,
+      'every telemetry change sent',
+    );
+    assert.equal(tx.length, 0, errorOf(tx[0]));
+    // Changes of one event-loop turn leave as one message: far fewer messages than inputs.
+    assert.ok(tc.length < capture.length, `${tc.length} messages for ${capture.length} inputs`);
+    assert.ok(tc.every((m) => m.topic === 'twin/changes'));
 
-    const reg = changesOf(rc);
-    const hub = ofType(reg, 'hub-upserted').at(-1);
+    const cs = changesOf(tc);
+    const hub = ofType(cs, 'hub-upserted').at(-1);
     assert.equal(hub?.hub.maxGridCapacityKw, 140);
     assert.deepEqual(hub?.hub.location, { latitude: 44.6469, longitude: 10.9252, altitude: 50 });
     assert.deepEqual(
-      ofType(reg, 'node-upserted')
+      ofType(cs, 'node-upserted')
         .map((c) => [c.nodeId, c.node.maxPowerKw])
         .sort(),
       [
@@ -95,20 +98,14 @@ describe('nodes: wpt-hub-registry and wpt-soc-tracker', function () {
         ['node_03', 78],
       ],
     );
-    // Sessions open on the charging status (a registry message) …
     assert.deepEqual(
-      ofType(reg, 'session-opened').map((c) => [c.nodeId, c.vehicleId]),
+      ofType(cs, 'session-opened').map((c) => [c.nodeId, c.vehicleId]),
       [
         ['node_01', 'vehicle_01'],
         ['node_02', 'vehicle_02'],
       ],
     );
-    // … and their energy comes from telemetry (tracker messages); the two outputs never overlap.
-    const trk = changesOf(tc);
-    assert.equal(ofType(trk, 'session-opened').length, 0);
-    assert.equal(ofType(reg, 'session-updated').length, 0);
-    assert.equal(ofType(trk, 'node-telemetry').length, 36);
-    const last02 = ofType(trk, 'session-updated')
+    const last02 = ofType(cs, 'session-updated')
       .filter((c) => c.nodeId === 'node_02')
       .at(-1);
     const s02 = f.twin.openSession('hub_01', 'node_02');
@@ -142,172 +139,219 @@ describe('nodes: wpt-hub-registry and wpt-soc-tracker', function () {
     assert.equal(counts.vehicleTelemetry?.accepted, 2);
   });
 
-  it('rejects each kind of bad message on output 2 naming the field, counts it, and changes nothing', async () => {
-    await nr.load([fleetNode, registryNode, trackerNode], twinFlow());
-    const [rc, rx, tc, tx] = ['rc', 'rx', 'tc', 'tx'].map(collect) as [Msg[], Msg[], Msg[], Msg[]];
-    nr.getNode('r').receive({
+  it('refuses each kind of bad message on output 3 naming the field, counts it, and changes nothing', async () => {
+    await nr.load([fleetNode, twinNode], twinFlow());
+    const [tc, tx] = ['tc', 'tx'].map(collect) as [Msg[], Msg[]];
+    nr.getNode('t').receive({
       topic: 'iot/hubs/hub_01/nodes/node_01/info',
       payload: '{"node_id":"node_01","hub_id":"hub_01","max_power_kw":78}',
     });
-    await until(() => rc.length === 1);
+    await until(() => tc.length === 1);
     const before = fleet().twin.snapshot();
-
-    const cases: Array<{ node: 'r' | 't'; topic: string; payload: unknown; expect: RegExp }> = [
+    const cases: Array<{ topic: string; payload: unknown; expect: RegExp }> = [
+      { topic: 'iot/hubs/hub_01/info', payload: '{"hub_id":"hub_01",', expect: /payload: not valid JSON/ },
       {
-        node: 'r',
-        topic: 'iot/hubs/hub_01/info',
-        payload: '{"hub_id":"hub_01",',
-        expect: /payload: not valid JSON/,
-      },
-      {
-        node: 'r',
         topic: 'iot/hubs/hub_01/nodes/node_01/info',
         payload: '{"node_id":"node_01","hub_id":"hub_01","max_power_kw":"78"}',
         expect: /NodeInfo\.max_power_kw: /,
       },
       {
-        node: 'r',
         topic: 'iot/hubs/hub_01/nodes/node_01/info',
         payload: '{"node_id":"node_01","hub_id":"hub_01","max_power_kw":351}',
         expect: /NodeInfo\.max_power_kw: must be <= 350/,
       },
       {
-        node: 'r',
         topic: 'iot/hubs/hub_01/nodes/node_01/info',
         payload: '{"node_id":"node_01","hub_id":"hub_02","max_power_kw":50}',
         expect: /NodeInfo\.hub_id/,
       },
       {
-        node: 't',
         topic: 'iot/hubs/hub_01/nodes/node_01/telemetry',
         payload:
           '{"voltage":1,"current":1,"power_kw":-1,"power_limit_kw":10,"is_occupied":"yes","timestamp":"2026-11-26T07:13:45Z"}',
         expect: /NodeTelemetry\.power_kw: must be >= 0.*NodeTelemetry\.is_occupied/,
       },
       {
-        node: 't',
         topic: 'iot/vehicles/vehicle_01/telemetry',
         payload: '{"geo_location":{"latitude":91,"longitude":0},"battery_level":50.5,"is_charging":false}',
         expect: /VehicleTelemetry\.geo_location\.latitude: must be <= 90/,
       },
-      { node: 'r', topic: 'iot/hubs/hub_01/firmware', payload: '{}', expect: /topic: unknown topic/ },
+      { topic: 'iot/hubs/hub_01/firmware', payload: '{}', expect: /topic: unknown topic/ },
+      { topic: `iot/hubs/${'h'.repeat(51)}/info`, payload: '{}', expect: /topic: hub_id must be 1-50/ },
       {
-        node: 'r',
-        topic: `iot/hubs/${'h'.repeat(51)}/info`,
-        payload: '{}',
-        expect: /topic: hub_id must be 1-50/,
-      },
-      {
-        node: 'r',
         topic: 'iot/hubs/hub\u0007x/status',
         payload: '{}',
         expect: /topic: hub_id must not contain control/,
       },
       {
-        node: 't',
         topic: 'iot/hubs/hub_01/nodes/node_01/telemetry',
         payload: Buffer.alloc(1 << 20, 0x20),
         expect: /payload: too large/,
       },
     ];
     for (const c of cases) {
-      const out = c.node === 'r' ? rx : tx;
-      const n = out.length;
-      nr.getNode(c.node).receive({ topic: c.topic, payload: c.payload });
-      await until(() => out.length === n + 1, 2000, c.topic);
-      assert.match(errorOf(out[n]), c.expect, c.topic);
-      assert.equal((out[n]?.error as { source?: { type?: string } }).source?.type, nr.getNode(c.node).type);
+      const n = tx.length;
+      nr.getNode('t').receive({ topic: c.topic, payload: c.payload });
+      await until(() => tx.length === n + 1, 2000, c.topic);
+      assert.match(errorOf(tx[n]), c.expect, c.topic);
+      assert.equal((tx[n]?.error as { source?: { type?: string } }).source?.type, 'wpt-twin');
     }
-    assert.equal(rc.length, 1, 'no changes from rejected messages');
-    assert.equal(tc.length, 0);
-    assert.deepEqual(fleet().twin.snapshot(), before, 'a rejected message changes nothing');
+    assert.equal(tc.length, 1, 'no changes from refused messages');
+    assert.deepEqual(fleet().twin.snapshot(), before, 'a refused message changes nothing');
     const totals = Object.values(fleet().counters.snapshot().byKind).reduce((a, k) => a + k.rejected, 0);
     assert.equal(totals, cases.length);
   });
 
-  it('rejects messages of the wrong kind, naming the kind (registry: info/status; tracker: telemetry)', async () => {
-    await nr.load([fleetNode, registryNode, trackerNode], twinFlow());
-    const [rc, rx, tc, tx] = ['rc', 'rx', 'tc', 'tx'].map(collect) as [Msg[], Msg[], Msg[], Msg[]];
-    nr.getNode('r').receive({
-      topic: 'iot/hubs/hub_01/nodes/node_01/telemetry',
-      payload:
-        '{"voltage":1,"current":1,"power_kw":1,"power_limit_kw":10,"is_occupied":false,"timestamp":"2026-11-26T07:13:45Z"}',
-    });
-    nr.getNode('t').receive({ topic: 'iot/hubs/hub_01/status', payload: '{"state":"online","cpu_temp":40}' });
-    nr.getNode('t').receive({
-      topic: 'iot/hubs/hub_01/dlm/events',
-      payload:
-        '{"trigger_reason":"x","original_limit":1,"new_limit":2,"affected_node_id":"node_01","total_grid_load":1,"available_capacity":0}',
-    });
-    await until(() => rx.length === 1 && tx.length === 2);
-    // The test helper does not load message catalogues: RED._ answers with the key.
-    assert.equal(errorOf(rx[0]), 'wpt-hub-registry.errors.kind');
-    assert.equal(errorOf(tx[0]), 'wpt-soc-tracker.errors.kind');
-    assert.equal(errorOf(tx[1]), 'wpt-soc-tracker.errors.kind');
-    for (const type of ['wpt-hub-registry', 'wpt-soc-tracker']) {
-      const text = (
-        require(`../../nodes/${type}/locales/en-US/${type}.json`) as Record<
-          string,
-          { errors: Record<string, string> }
-        >
-      )[type]?.errors.kind;
-      assert.match(text ?? '', /__kind__.*__topic__/, `${type}: the message names the kind and the topic`);
-    }
-    assert.deepEqual([rc.length, tc.length], [0, 0]);
-    assert.equal(fleet().twin.stats().hubs, 0, 'nothing applied');
-    // Counted as rejected (what /api/ingest shows), never as accepted.
-    const byKind = fleet().counters.snapshot().byKind;
-    assert.deepEqual(
-      [byKind.nodeTelemetry, byKind.hubStatus, byKind.dlmEvent].map((k) => [k?.accepted, k?.rejected]),
-      [
-        [0, 1],
-        [0, 1],
-        [0, 1],
-      ],
-    );
-  });
-
-  it('takes messages already decoded by wpt-validate (msg.wpt) without decoding them again', async () => {
+  it('takes messages decoded by wpt-decode (msg.wpt) without decoding or counting them again', async () => {
     await nr.load(
-      [fleetNode, registryNode, trackerNode, validateNode],
+      [fleetNode, twinNode, decodeNode],
       [
         ...twinFlow(),
-        { id: 'v', type: 'wpt-validate', fleet: 'f', wires: [['r'], ['vx']] },
-        { id: 'vx', type: 'helper' },
+        { id: 'd', type: 'wpt-decode', fleet: 'f', wires: [['t'], ['dx']] },
+        { id: 'dx', type: 'helper' },
       ],
     );
-    const rc = collect('rc');
-    nr.getNode('v').receive({
+    const tc = collect('tc');
+    nr.getNode('d').receive({
       topic: 'iot/hubs/hub_07/info',
       payload:
         '{"hub_id":"hub_07","location":{"latitude":45,"longitude":9},"max_grid_capacity_kw":22,"ip_address":"10.0.0.7","firmware_version":"2.1"}',
     });
-    await until(() => rc.length === 1);
-    const hub = ofType(changesOf(rc), 'hub-upserted')[0];
+    await until(() => tc.length === 1);
+    const hub = ofType(changesOf(tc), 'hub-upserted')[0];
     assert.equal(hub?.hub.maxGridCapacityKw, 22);
     assert.equal(hub?.hub.ipAddress, '10.0.0.7');
-    // Counted once (by wpt-validate), not twice.
     assert.equal(fleet().counters.snapshot().byKind.hubInfo?.accepted, 1);
   });
 
-  it("sends changes of the fleet's clock once, from the node that owns their type", async () => {
-    await nr.load([fleetNode, registryNode, trackerNode], twinFlow({ staleAfterS: 0.3, tickMs: 50 }));
-    const [rc, , tc] = ['rc', 'rx', 'tc'].map(collect) as [Msg[], Msg[], Msg[]];
-    nr.getNode('r').receive({ topic: 'iot/hubs/hub_01/status', payload: '{"state":"online","cpu_temp":40}' });
-    await until(() => rc.some((m) => m.topic === 'tick'), 3000, 'a tick message');
-    const tick = rc.find((m) => m.topic === 'tick');
-    const stale = ofType((tick?.payload ?? []) as TwinChange[], 'hub-state')[0];
-    assert.equal(stale?.stale, true);
-    assert.equal(stale?.available, false);
-    assert.equal(
-      tc.filter((m) => m.topic === 'tick').length,
-      0,
-      'the tracker does not send hub changes of the clock',
+  it("sends the changes of the twin's clock (a hub going stale) on output 1", async () => {
+    await nr.load([fleetNode, twinNode], twinFlow({ staleAfterS: 0.3 }, { tickMs: 100 }));
+    const tc = collect('tc');
+    nr.getNode('t').receive({ topic: 'iot/hubs/hub_01/status', payload: '{"state":"online","cpu_temp":40}' });
+    await until(
+      () => ofType(changesOf(tc), 'hub-state').some((c) => c.stale && !c.available),
+      3000,
+      'the hub going stale',
     );
+  });
+
+  it('takes a vehicle request: accepted, the node is assigned (node-assigned); refused, output 3 with the reason; output 2 stays for commands', async () => {
+    await nr.load([fleetNode, twinNode], twinFlow());
+    const [tc, ta, tx] = ['tc', 'ta', 'tx'].map(collect) as [Msg[], Msg[], Msg[]];
+    const t = nr.getNode('t');
+    t.receive({
+      topic: 'iot/hubs/hub_01/info',
+      payload:
+        '{"hub_id":"hub_01","location":{"latitude":45,"longitude":9},"max_grid_capacity_kw":100,"ip_address":"10.0.0.1","firmware_version":"1"}',
+    });
+    t.receive({ topic: 'iot/hubs/hub_01/status', payload: '{"state":"online","cpu_temp":40}' });
+    t.receive({
+      topic: 'iot/hubs/hub_01/nodes/node_01/info',
+      payload: '{"node_id":"node_01","hub_id":"hub_01","max_power_kw":50}',
+    });
+    t.receive({
+      topic: 'iot/hubs/hub_01/nodes/node_01/status',
+      payload: '{"state":"idle","current_vehicle_id":null,"error_code":0}',
+    });
+    t.receive({
+      topic: 'iot/hubs/hub_01/requests',
+      payload: '{"vehicle_id":"ev_1","node_id":"node_01","soc_percent":30}',
+    });
+    await until(() => ofType(changesOf(tc), 'node-assigned').length === 1);
+    assert.equal(fleet().twin.node('hub_01', 'node_01')?.assignedVehicleId, 'ev_1');
+
+    t.receive({
+      topic: 'iot/hubs/hub_01/requests',
+      payload: '{"vehicle_id":"ev_2","node_id":"node_09","soc_percent":30}',
+    });
+    await until(() => tx.length === 1, 3000, 'the refusal');
+    assert.equal((tx[0]?.error as { reason?: string }).reason, 'unknown-node');
+    assert.equal(ta.length, 0, 'no answer for MQTT requests');
+  });
+
+  it('bounds the fleet: a message that would create a hub beyond maxHubs is refused (reason limit-hubs), counted, and nothing of it is kept', async () => {
+    await nr.load([fleetNode, twinNode], twinFlow({ maxHubs: 2 }));
+    const [tc, tx] = ['tc', 'tx'].map(collect) as [Msg[], Msg[]];
+    for (const h of ['hub_a', 'hub_b', 'hub_c', 'hub_a'])
+      nr.getNode('t').receive({ topic: `iot/hubs/${h}/status`, payload: '{"state":"online","cpu_temp":40}' });
+    await until(() => tx.length === 1, 3000, 'the refusal');
+    assert.equal((tx[0]?.error as { reason?: string }).reason, 'limit-hubs');
+    assert.match(errorOf(tx[0]), /maxHubs/);
+    const counts = fleet().counters.snapshot().byKind.hubStatus;
+    assert.deepEqual([counts?.accepted, counts?.rejected], [3, 1], 'the refusal is counted');
+    // hub_a's second status may or may not be a change (same state): the two admitted hubs are.
+    const statusOf = () => new Set(ofType(changesOf(tc), 'hub-status').map((c) => c.hubId));
+    await until(() => statusOf().size === 2, 10_000, 'the others applied');
+    assert.deepEqual([...statusOf()].sort(), ['hub_a', 'hub_b']);
+    assert.deepEqual(
+      fleet()
+        .twin.hubs()
+        .map((h) => h.hubId)
+        .sort(),
+      ['hub_a', 'hub_b'],
+    );
+  });
+
+  it('takes a retained status as no sign of life: a silent hub is not revived by what the broker kept for it', async () => {
+    await nr.load([fleetNode, twinNode], twinFlow());
+    const tc = collect('tc');
+    const old = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    nr.getNode('t').receive({
+      topic: 'iot/hubs/hub_dead/status',
+      payload: `{"state":"online","cpu_temp":40,"timestamp":"${old}"}`,
+      retain: true,
+    });
+    nr.getNode('t').receive({
+      topic: 'iot/hubs/hub_live/status',
+      payload: '{"state":"online","cpu_temp":40}',
+      retain: true,
+    });
+    await until(() => ofType(changesOf(tc), 'hub-status').length === 2);
+    assert.equal(fleet().twin.hub('hub_dead')?.available, false, 'an old retained status');
+    assert.equal(fleet().twin.hub('hub_live')?.available, false, 'a retained status, however recent');
+    nr.getNode('t').receive({
+      topic: 'iot/hubs/hub_live/status',
+      payload: '{"state":"online","cpu_temp":41}',
+    });
+    await until(() => fleet().twin.hub('hub_live')?.available === true, 3000, 'a live status revives it');
+  });
+
+  it('holds one fleet with one twin node: a second one refuses, naming the first', async () => {
+    await nr.load(
+      [fleetNode, twinNode],
+      [...twinFlow(), { id: 't2', type: 'wpt-twin', fleet: 'f', wires: [[], [], []] }],
+    );
+    const second = nr.getNode('t2');
+    const errored = new Promise<unknown>((resolve) => second.on('call:error', (c) => resolve(c.args[0])));
+    second.receive({ topic: 'iot/hubs/h/status', payload: '{"state":"online","cpu_temp":40}' });
+    assert.match(String(await errored), /wpt-twin\.errors\.taken/);
+  });
+
+  it("loads the first wave's wpt-hub-registry and wpt-soc-tracker and says wpt-twin replaces them", async () => {
+    await nr.load(
+      [fleetNode, twinNode],
+      [
+        { id: 'f', type: 'wpt-fleet' },
+        { id: 'r', type: 'wpt-hub-registry', fleet: 'f', wires: [[], []] },
+        { id: 's', type: 'wpt-soc-tracker', fleet: 'f', wires: [[], []] },
+      ],
+    );
+    for (const id of ['r', 's']) {
+      const n = nr.getNode(id);
+      const errored = new Promise<unknown>((resolve) => n.on('call:error', (c) => resolve(c.args[0])));
+      n.receive({ topic: 'iot/hubs/h/status', payload: '{"state":"online","cpu_temp":40}' });
+      assert.match(String(await errored), /wpt-twin\.errors\.replaced/);
+    }
+    const text = (
+      require('../../nodes/wpt-twin/locales/en-US/wpt-twin.json') as {
+        'wpt-twin': { errors: { replaced: string } };
+      }
+    )['wpt-twin'].errors.replaced;
+    assert.match(text, /__type__ was replaced by wpt-twin/);
   });
 });
 
-describe('nodes: wpt-fleet restores from PostgreSQL', function () {
+describe('node: wpt-fleet restores from PostgreSQL', function () {
   this.timeout(30000);
   let db: string;
   let client: pg.Client;
@@ -375,20 +419,12 @@ describe('nodes: wpt-fleet restores from PostgreSQL', function () {
 
   it('restores hubs, nodes, vehicles and the open session; the session then continues (same id, more energy, one open row)', async () => {
     await nr.load(
-      [fleetNode, registryNode, trackerNode, postgresNode, storeNode],
+      [fleetNode, twinNode, postgresNode, storeNode],
       [
         { id: 'p', type: 'wpt-postgres', url: db },
-        {
-          id: 'f',
-          type: 'wpt-fleet',
-          postgres: 'p',
-          staleAfterS: 10,
-        },
-        { id: 'r', type: 'wpt-hub-registry', fleet: 'f', wires: [['s', 'rc'], ['rx']] },
-        { id: 't', type: 'wpt-soc-tracker', fleet: 'f', wires: [['s', 'tc'], ['tx']] },
+        { id: 'f', type: 'wpt-fleet', postgres: 'p', staleAfterS: 10 },
+        { id: 't', type: 'wpt-twin', fleet: 'f', wires: [['s', 'tc'], [], ['tx']] },
         { id: 's', type: 'wpt-store', postgres: 'p', flushMs: 10 },
-        { id: 'rc', type: 'helper' },
-        { id: 'rx', type: 'helper' },
         { id: 'tc', type: 'helper' },
         { id: 'tx', type: 'helper' },
       ],
@@ -398,7 +434,8 @@ describe('nodes: wpt-fleet restores from PostgreSQL', function () {
     const twin = f.twin;
     assert.deepEqual(twin.stats(), { hubs: 1, nodes: 2, vehicles: 1, openSessions: 1 });
     assert.equal(twin.hub('hub_r')?.maxGridCapacityKw, 140);
-    assert.equal(twin.hub('hub_r')?.available, true, 'not stale because of our own downtime');
+    // Stale by the age of its last message (days ago): a restart never revives a hub.
+    assert.equal(twin.hub('hub_r')?.available, false, 'stale: last heard days ago');
     assert.equal(twin.node('hub_r', 'node_1')?.state, 'charging');
     assert.equal(twin.node('hub_r', 'node_2')?.maxPowerKw, 78);
     assert.equal(twin.vehicle('ev_1')?.soc, 30);
@@ -408,13 +445,11 @@ describe('nodes: wpt-fleet restores from PostgreSQL', function () {
 
     const tc = collect('tc');
     const tx = collect('tx');
-    // The hub goes on charging: a retained status (same as before) and new telemetry.
-    nr.getNode('r').receive({
+    nr.getNode('t').receive({
       topic: 'iot/hubs/hub_r/nodes/node_1/status',
       payload: `{"state":"charging","current_vehicle_id":"ev_1","error_code":0,"timestamp":"${new Date(startTs).toISOString()}"}`,
     });
-    const powers = [50, 60];
-    powers.forEach((p, i) =>
+    [50, 60].forEach((p, i) =>
       nr.getNode('t').receive({
         topic: 'iot/hubs/hub_r/nodes/node_1/telemetry',
         payload: JSON.stringify({
@@ -459,13 +494,13 @@ describe('nodes: wpt-fleet restores from PostgreSQL', function () {
 
   it('runs from live messages when the database cannot be read, and says so', async () => {
     await nr.load(
-      [fleetNode, registryNode, trackerNode, postgresNode],
+      [fleetNode, twinNode, postgresNode],
       [
         { id: 'p', type: 'wpt-postgres', url: 'postgres://nobody@127.0.0.1:1/none' },
         { id: 'f', type: 'wpt-fleet', postgres: 'p' },
-        { id: 'r', type: 'wpt-hub-registry', fleet: 'f', wires: [['rc'], ['rx']] },
-        { id: 'rc', type: 'helper' },
-        { id: 'rx', type: 'helper' },
+        { id: 't', type: 'wpt-twin', fleet: 'f', wires: [['tc'], [], ['tx']] },
+        { id: 'tc', type: 'helper' },
+        { id: 'tx', type: 'helper' },
       ],
     );
     await fleet().ready;
@@ -475,9 +510,9 @@ describe('nodes: wpt-fleet restores from PostgreSQL', function () {
       .log()
       .args.map((a) => a[0])
       .filter((e) => e.type === 'wpt-fleet');
-    const rc = collect('rc');
-    nr.getNode('r').receive({ topic: 'iot/hubs/hub_9/status', payload: '{"state":"online","cpu_temp":40}' });
-    await until(() => rc.length === 1, 15000, 'the status applied');
+    const tc = collect('tc');
+    nr.getNode('t').receive({ topic: 'iot/hubs/hub_9/status', payload: '{"state":"online","cpu_temp":40}' });
+    await until(() => tc.length === 1, 15000, 'the status applied');
     assert.equal(fleet().twin.stats().hubs, 1);
     assert.ok(
       logged.some((e) => e.level === 20 && e.msg === 'wpt-fleet.errors.restore'),

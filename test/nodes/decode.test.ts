@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { nr } from '../helpers/node-red';
 
 const fleetNode = require('../../nodes/wpt-fleet/wpt-fleet');
-const validateNode = require('../../nodes/wpt-validate/wpt-validate');
+const decodeNode = require('../../nodes/wpt-decode/wpt-decode');
 
 const flow = [
   { id: 'f1', type: 'wpt-fleet', name: 'fleet' },
-  { id: 'v1', type: 'wpt-validate', fleet: 'f1', wires: [['ok'], ['bad']] },
+  { id: 'v1', type: 'wpt-decode', fleet: 'f1', wires: [['ok'], ['bad']] },
   { id: 'ok', type: 'helper' },
   { id: 'bad', type: 'helper' },
 ];
@@ -15,13 +15,13 @@ function next(id: string): Promise<Record<string, unknown>> {
   return new Promise((resolve) => nr.getNode(id).on('input', resolve));
 }
 
-describe('node: wpt-validate', () => {
+describe('node: wpt-decode', () => {
   before(() => nr.startServer());
   after(() => nr.stopServer());
   afterEach(() => nr.unload());
 
   it('passes a valid message on, normalised, with its kind and ids', async () => {
-    await nr.load([fleetNode, validateNode], flow);
+    await nr.load([fleetNode, decodeNode], flow);
     const out = next('ok');
     nr.getNode('v1').receive({
       topic: 'iot/hubs/hub_01/nodes/node_02/telemetry',
@@ -43,7 +43,7 @@ describe('node: wpt-validate', () => {
   });
 
   it('sends a bad message to the second output with field-precise errors, and counts both', async () => {
-    await nr.load([fleetNode, validateNode], flow);
+    await nr.load([fleetNode, decodeNode], flow);
     const bad = next('bad');
     nr.getNode('v1').receive({
       topic: 'iot/hubs/hub_01/status',
@@ -69,7 +69,7 @@ describe('node: wpt-validate', () => {
   });
 
   it('rejects an unknown topic without stopping', async () => {
-    await nr.load([fleetNode, validateNode], flow);
+    await nr.load([fleetNode, decodeNode], flow);
     const bad = next('bad');
     nr.getNode('v1').receive({ topic: 'iot/hubs/a+b/info', payload: '{}' });
     const msg = await bad;
@@ -77,13 +77,35 @@ describe('node: wpt-validate', () => {
   });
 
   it('refuses to work without a fleet', async () => {
-    await nr.load(
-      [fleetNode, validateNode],
-      [{ id: 'v2', type: 'wpt-validate', fleet: '', wires: [[], []] }],
-    );
+    await nr.load([fleetNode, decodeNode], [{ id: 'v2', type: 'wpt-decode', fleet: '', wires: [[], []] }]);
     const node = nr.getNode('v2');
     const errored = new Promise<unknown>((resolve) => node.on('call:error', (c) => resolve(c.args[0])));
     node.receive({ topic: 'iot/hubs/h/info', payload: '{}' });
     assert.match(String(await errored), /fleet/);
+  });
+});
+
+describe('node: wpt-validate (the first wave name of wpt-decode)', () => {
+  before(() => nr.startServer());
+  after(() => nr.stopServer());
+  afterEach(() => nr.unload());
+
+  it('still loads and decodes, so saved flows keep working', async () => {
+    await nr.load(
+      [fleetNode, decodeNode],
+      [
+        { id: 'f1', type: 'wpt-fleet', name: 'fleet' },
+        { id: 'v1', type: 'wpt-validate', fleet: 'f1', wires: [['ok'], ['bad']] },
+        { id: 'ok', type: 'helper' },
+        { id: 'bad', type: 'helper' },
+      ],
+    );
+    const out = next('ok');
+    nr.getNode('v1').receive({
+      topic: 'iot/hubs/hub_01/status',
+      payload: '{"state":"online","cpu_temp":40}',
+    });
+    const msg = await out;
+    assert.equal((msg.wpt as { kind: string }).kind, 'hubStatus');
   });
 });

@@ -1,9 +1,9 @@
+// Hub load aggregation (pure) for the hub_load time series.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HubLoadTracker } from '../../core/timeseries';
-import type { TwinChange } from '../../core/twin';
+import { HubLoadTracker, type AnyChange, type NodeTelemetryChange } from '../../adapters/influx';
 
-function tel(hubId: string, nodeId: string, powerKw: number, ts: number): TwinChange {
+function tel(hubId: string, nodeId: string, powerKw: number, ts: number): NodeTelemetryChange {
   return {
     type: 'node-telemetry',
     ts,
@@ -21,7 +21,7 @@ function tel(hubId: string, nodeId: string, powerKw: number, ts: number): TwinCh
 const caps: Record<string, number> = { h1: 100, h2: 40 };
 const capacityOf = (h: string): number | undefined => caps[h];
 
-describe('core/timeseries: HubLoadTracker', () => {
+describe('adapters/influx: HubLoadTracker', () => {
   it('sums the latest power of each node of a hub against its capacity', () => {
     const t = new HubLoadTracker();
     const out = t.update(
@@ -69,7 +69,7 @@ describe('core/timeseries: HubLoadTracker', () => {
       available: true,
       previousAvailable: false,
       cpuTempC: 40,
-    } as TwinChange;
+    } as AnyChange;
     assert.deepEqual(t.update([other], capacityOf, 0), []);
     t.update([tel('h1', 'a', 10, 500)], capacityOf, 1);
     assert.deepEqual(t.update([tel('h1', 'a', 99, 400)], capacityOf, 2), []);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   dashboardEventRows,
+  OWN_LIMITS_CORRECTED,
   dashboardHubRows,
   dashboardLoadPoints,
   dashboardNodeRows,
@@ -8,8 +9,8 @@ import {
   reasonMeaning,
   type DashboardHubInput,
   type DashboardVehicleInput,
-} from '../../core/api/dashboard';
-import { hubJson, vehicleJson, type TwinReader } from '../../core/api/views';
+} from '../../nodes/wpt-query/dashboard';
+import { hubJson, vehicleJson, type TwinReader } from '../../nodes/lib/api/views';
 import type { HubView, NodeView, VehicleView } from '../../core/twin';
 
 type NodeIn = DashboardHubInput['nodes'][number];
@@ -46,7 +47,7 @@ function hub(id: string, over: Partial<DashboardHubInput> = {}): DashboardHubInp
   };
 }
 
-describe('core/api/dashboard', () => {
+describe('dashboard views (wpt-query)', () => {
   describe('dashboardHubRows', () => {
     it('gives load against capacity, utilisation in %, nodes charging and the limits they charge with', () => {
       const rows = dashboardHubRows([
@@ -135,7 +136,7 @@ describe('core/api/dashboard', () => {
         vehicle_id: 'ev-7',
         soc_pct: 41.3,
         soc_class: 'normal',
-        power_kw: 10.99,
+        power_kw: 11,
         limit_kw: 11,
         max_power_kw: 11,
       });
@@ -227,7 +228,7 @@ describe('core/api/dashboard', () => {
         meaning: 'a vehicle connected',
         change: '11.0 → 7.3',
         original_kw: 11,
-        new_kw: 7.25,
+        new_kw: 7.3,
         grid_load_kw: 18.4,
         available_kw: 3.6,
         source: 'orchestrator',
@@ -235,6 +236,30 @@ describe('core/api/dashboard', () => {
       assert.equal(rows[1]!.change, '– → 0.0');
       assert.equal(rows[1]!.meaning, '');
       assert.equal(rows[1]!.source, 'hub');
+    });
+
+    it('shows our cut of limits a hub set itself above capacity (at start) as a correction, not an overload', () => {
+      const e = {
+        hub_id: 'hub-1',
+        node_id: 'node-1',
+        trigger_reason: 'REBALANCE',
+        original_limit: 78,
+        new_limit: 46.7,
+        total_grid_load: 171.3,
+        available_capacity: 0,
+        source: 'orchestrator',
+        timestamp: '2025-01-01T00:00:02.000Z',
+      };
+      const caps = new Map([['hub-1', 140]]);
+      assert.equal(dashboardEventRows([e], caps)[0]!.meaning, OWN_LIMITS_CORRECTED);
+      // Within capacity, a hub's own event, an increase, an unknown capacity: the reason's meaning.
+      assert.equal(
+        dashboardEventRows([{ ...e, total_grid_load: 140 }], caps)[0]!.meaning,
+        'periodic rebalance',
+      );
+      assert.equal(dashboardEventRows([{ ...e, source: 'hub' }], caps)[0]!.meaning, 'periodic rebalance');
+      assert.equal(dashboardEventRows([{ ...e, new_limit: 80 }], caps)[0]!.meaning, 'periodic rebalance');
+      assert.equal(dashboardEventRows([e])[0]!.meaning, 'periodic rebalance');
     });
 
     it('knows every trigger reason of the design, and nothing inherited from Object', () => {
@@ -266,7 +291,7 @@ describe('core/api/dashboard', () => {
       assert.deepEqual(pts, [
         { t: 1_700_000_000_000, hub_id: 'hub-1', measure: 'load', series: 'hub-1 load', kw: 10 },
         { t: 1_700_000_000_000, hub_id: 'hub-1', measure: 'capacity', series: 'hub-1 capacity', kw: 30 },
-        { t: 1_700_000_000_000, hub_id: 'hub-2', measure: 'load', series: 'hub-2 load', kw: 5.56 },
+        { t: 1_700_000_000_000, hub_id: 'hub-2', measure: 'load', series: 'hub-2 load', kw: 5.6 },
         { t: 1_700_000_000_000, hub_id: 'hub-2', measure: 'capacity', series: 'hub-2 capacity', kw: 22 },
       ]);
     });
@@ -308,6 +333,9 @@ describe('core/api/dashboard', () => {
         available: true,
         infoTs: null,
         statusTs: null,
+        registered: false,
+        active: true,
+        capacityOverride: null,
       };
       const nv: NodeView = {
         hubId: 'hub-1',
@@ -319,6 +347,8 @@ describe('core/api/dashboard', () => {
         statusVehicleId: 'ev-1',
         maintenance: false,
         operatorMaintenance: false,
+        maxPowerOverrideKw: null,
+        operatorEndedVehicleId: null,
         telemetry: {
           ts: 1_700_000_000_000,
           voltage: 400,
@@ -328,12 +358,14 @@ describe('core/api/dashboard', () => {
         } as NodeView['telemetry'],
         assignedVehicleId: null,
         assignedAtMs: null,
+        assignedTs: null,
         assignedSoc: null,
         vehicleId: 'ev-1',
         sessionId: null,
         lastSeenMs: null,
         infoTs: null,
         statusTs: null,
+        registered: false,
       };
       const vv = {
         vehicleId: 'ev-1',
@@ -370,14 +402,14 @@ describe('core/api/dashboard', () => {
       };
       const api = hubJson(twin, hv);
       const [row] = dashboardHubRows([api]);
-      // Same numbers, to 10 W.
+      // Same numbers, to 0.1 kW for people.
       assert.equal(api.load_kw, 8.123);
-      assert.equal(row!.load_kw, 8.12);
+      assert.equal(row!.load_kw, 8.1);
       assert.equal(row!.capacity_kw, api.max_grid_capacity_kw);
       assert.equal(row!.utilisation_pct, Math.round(api.utilisation! * 1000) / 10);
       const [n] = dashboardNodeRows([api]);
       assert.equal(n!.soc_pct, 33.3);
-      assert.equal(n!.power_kw, 8.12);
+      assert.equal(n!.power_kw, 8.1);
       const [v] = dashboardVehicleRows([vehicleJson(twin, vv)]);
       assert.equal(v!.charging_at, 'hub-1 / node-1');
     });
