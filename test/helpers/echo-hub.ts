@@ -8,7 +8,8 @@ import type { Notification } from './contract-hub';
 export interface EchoHub {
   /** Every DLM notification received on iot/hubs/{hub}/dlm/events, in order. */
   events: Notification[];
-  /** The limit in force per node (kW; the last new_limit received). */
+  /** The limit each node applies (kW): its boot default, the node's maximum, until a DLM
+   *  notification brings a new_limit. */
   limits: Map<string, number>;
   /** The node starts charging `vehicleId` (status charging, telemetry with the vehicle). */
   charge(nodeId: string, vehicleId: string, soc: number): Promise<void>;
@@ -24,7 +25,7 @@ export async function startEchoHub(
 ): Promise<EchoHub> {
   const client: MqttClient = await mqtt.connectAsync(url, { clientId: `wpt-echo-${hub}` });
   const events: Notification[] = [];
-  const limits = new Map<string, number>();
+  const limits = new Map<string, number>(Object.entries(o.nodes));
   const charging = new Map<string, { vehicleId: string; soc: number }>();
   const retained: string[] = [];
   const now = () => new Date().toISOString();
@@ -33,7 +34,7 @@ export async function startEchoHub(
     await client.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain });
   };
   const telemetry = (node: string) => {
-    const limit = limits.get(node) ?? o.nodes[node]!;
+    const limit = limits.get(node)!;
     const c = charging.get(node);
     const power = c ? Math.min(limit, o.nodes[node]!) : 0;
     return publish(`iot/hubs/${hub}/nodes/${node}/telemetry`, {
