@@ -32,6 +32,11 @@ export interface HubEntity {
   registered: boolean;
   active: boolean;
   capacityOverride: CapacityOverride | null;
+  /**
+   * Sessions and staleness are tracked for this hub (watch.ts). Always true on a single
+   * instance; in cluster mode only for the hubs this instance owns.
+   */
+  watched: boolean;
   nodes: Map<string, NodeEntity>;
 }
 
@@ -115,6 +120,7 @@ export function newHubEntity(hubId: string): HubEntity {
     registered: false,
     active: true,
     capacityOverride: null,
+    watched: true,
     nodes: new Map(),
   };
 }

@@ -3,7 +3,8 @@
 //   mutable records), views.ts, state.ts (entity store), emit.ts (transition changes),
 //   hubs.ts, nodes.ts, vehicles.ts (messages), vehicle-soc.ts (SoC, over core/soc),
 //   sessions.ts, assignments.ts (requests), bounds.ts (admission), tick.ts, restore.ts,
-//   commands.ts + operator-input.ts + operator.ts (operator commands), twin.ts (the façade).
+//   commands.ts + operator-input.ts + operator.ts (operator commands), watch.ts (cluster mode:
+//   the hubs watched here), twin.ts (the façade).
 export { Twin, type ApplyOptions } from './twin';
 export { sessionIdOf } from './sessions';
 export { hubDlmEventOf } from './hubs';

@@ -89,7 +89,8 @@ export function applyNodeStatus(
   if (d.state !== 'charging' || vehicleId !== node.operatorEndedVehicleId) node.operatorEndedVehicleId = null;
   const s = node.session;
   if (d.state === 'charging') {
-    if (vehicleId !== null) switchVehicle(st, node, vehicleId, msg.ts, out);
+    // Sessions are counted where the hub is watched (cluster mode: by its owner alone).
+    if (vehicleId !== null && node.hub.watched) switchVehicle(st, node, vehicleId, msg.ts, out);
   } else {
     if (s !== null && msg.ts >= s.startTs) endSession(st, node, d.state, msg.ts, msg.ts, out);
     if (d.state === 'faulted') clearAssignment(st, node, 'faulted', msg.ts, out);
@@ -141,7 +142,13 @@ export function applyNodeTelemetry(
   if (live) alive(hub, nowMs, msg.ts, out, node);
   if (vehicleId !== null && vehicleId !== node.operatorEndedVehicleId) node.operatorEndedVehicleId = null;
   // Sessions: telemetry opens one only while the status says charging.
-  if (node.state === 'charging' && tel.isOccupied && vehicleId !== null && tel.powerKw > 0) {
+  if (
+    node.hub.watched &&
+    node.state === 'charging' &&
+    tel.isOccupied &&
+    vehicleId !== null &&
+    tel.powerKw > 0
+  ) {
     switchVehicle(st, node, vehicleId, msg.ts, out);
   }
   const s = integrateSample(st, node, tel.powerKw, msg.ts);

@@ -151,7 +151,7 @@ function sessionOf(r: SessionRecord): SessionEntity {
  * Open sessions: the latest of a node continues; older open ones of the same node are
  * reported closed ('duplicate').
  */
-function restoreSessions(
+export function restoreSessions(
   st: TwinState,
   records: readonly SessionRecord[],
   nowMs: number | undefined,

@@ -65,17 +65,14 @@ export function startSession(
   }
 }
 
-/** Closes the open session of node (if any), ending at endTs; the change carries ts. */
-export function endSession(
-  st: TwinState,
-  node: NodeEntity,
-  reason: SessionCloseReason,
-  endTs: number,
-  ts: number,
-  out: TwinChange[],
-): void {
+/**
+ * Takes the open session off node (if any) and returns it; its vehicle moves to its latest
+ * other open session, if any. Reports nothing: endSession reports a close, watch.ts drops
+ * the sessions of a hub another instance now counts.
+ */
+export function dropSession(st: TwinState, node: NodeEntity): SessionEntity | null {
   const s = node.session;
-  if (!s) return;
+  if (!s) return null;
   node.session = null;
   st.sessionNodes.delete(node);
   const v = st.vehicles.get(s.vehicleId);
@@ -92,6 +89,20 @@ export function endSession(
       v.nodeId = other?.nodeId ?? null;
     }
   }
+  return s;
+}
+
+/** Closes the open session of node (if any), ending at endTs; the change carries ts. */
+export function endSession(
+  st: TwinState,
+  node: NodeEntity,
+  reason: SessionCloseReason,
+  endTs: number,
+  ts: number,
+  out: TwinChange[],
+): void {
+  const s = dropSession(st, node);
+  if (!s) return;
   out.push({
     type: 'session-closed',
     ts,

@@ -22,6 +22,8 @@ export class TwinState {
   readonly assignedNodes = new Set<NodeEntity>();
   /** Nodes of all hubs. */
   nodeCount = 0;
+  /** Hubs are watched when created (false once watchOwnedOnly ran: cluster mode, watch.ts). */
+  watchAll = true;
 
   constructor(readonly config: TwinConfig) {}
 
@@ -34,6 +36,7 @@ export class TwinState {
     let h = this.hubs.get(hubId);
     if (h) return h;
     h = newHubEntity(hubId);
+    h.watched = this.watchAll;
     this.hubs.set(hubId, h);
     if (out) out.push({ type: 'hub-upserted', ts, hubId, created: true, hub: hubView(h), previous: null });
     return h;

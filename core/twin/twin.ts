@@ -9,10 +9,11 @@ import { TwinInputError } from './errors';
 import { isNum } from './guards';
 import { applyDlmEvent, applyHubInfo, applyHubStatus, isSignOfLife } from './hubs';
 import { applyNodeInfo, applyNodeStatus, applyNodeTelemetry } from './nodes';
-import type { TwinSnapshot } from './records';
+import type { SessionRecord, TwinSnapshot } from './records';
 import { restoreState, snapshotOf } from './restore';
 import { openSessionViews, TwinState } from './state';
 import { tick } from './tick';
+import { unwatchHub, watchHub, watchOwnedOnly } from './watch';
 import { applyVehicleTelemetry } from './vehicles';
 import { operate } from './operator';
 import type { OperatorCommand, OperatorResult, OperatorResults } from './commands';
@@ -220,6 +221,35 @@ export class Twin {
   openSession(hubId: string, nodeId: string): SessionView | undefined {
     const s = this.st.node(hubId, nodeId)?.session;
     return s ? sessionView(s) : undefined;
+  }
+
+  // ---- cluster mode: the hubs watched here (watch.ts) -------------------------------
+
+  /**
+   * Cluster mode: from now on only hubs passed to `watch` open, count and close sessions and
+   * become stale here; every hub's sessions are dropped unreported (their owner counts them).
+   */
+  watchOwnedOnly(): void {
+    watchOwnedOnly(this.st);
+  }
+
+  /**
+   * Watches hubId (this instance now owns it), continuing its open sessions as stored by its
+   * previous owner. Returns the changes to store (an older duplicate open session closed).
+   */
+  watch(hubId: string, sessions: readonly SessionRecord[], nowMs: number): TwinChange[] {
+    if (!isNum(nowMs)) throw new TwinInputError('nowMs must be a finite number');
+    return watchHub(this.st, hubId, sessions, nowMs);
+  }
+
+  /** Stops watching hubId (another instance owns it): its open sessions are dropped unreported. */
+  unwatch(hubId: string): void {
+    unwatchHub(this.st, hubId);
+  }
+
+  /** Is hubId watched here (always, unless watchOwnedOnly ran)? Unknown hub: false. */
+  isWatched(hubId: string): boolean {
+    return this.st.hubs.get(hubId)?.watched === true;
   }
 
   /** Open sessions, by start time (then session id). */

@@ -1,0 +1,140 @@
+// Cluster mode in the twin (core/twin/watch.ts): a hub is watched only by the instance that
+// owns it. Two twins stand for two instances: both hear every hub's info, status and
+// requests; only the owner hears its telemetry. A single twin that hears everything is the
+// reference: sessions handed over between the two come out as the single twin counts them.
+import assert from 'node:assert/strict';
+import { Twin, type SessionView, type TwinChange } from '../../core/twin';
+import { Feed, T0, ofType, types } from './twin-feed';
+
+const S = 1000;
+
+/** Info, status and a charging node of hub h, sent to every feed (fleet-wide topics). */
+function fleetWide(feeds: Feed[], at: number): void {
+  for (const f of feeds) {
+    f.hubInfo('h', at, 100);
+    f.hubStatus('h', 'online', at);
+    f.nodeInfo('h', 'n1', at, 50);
+    f.nodeStatus('h', 'n1', 'charging', 'v1', at + 1);
+  }
+}
+
+/** The open session of h/n1 as its owner stored it (the last session change it reported). */
+function stored(changes: readonly TwinChange[]): SessionView[] {
+  const last = [...ofType(changes, 'session-opened'), ...ofType(changes, 'session-updated')]
+    .sort((a, b) => a.ts - b.ts)
+    .pop();
+  return last ? [last.session] : [];
+}
+
+describe('core/twin: hubs watched in cluster mode (watch.ts)', () => {
+  it('a single twin watches every hub; watchOwnedOnly drops open sessions without reporting them', () => {
+    const f = new Feed();
+    fleetWide([f], T0);
+    assert.equal(f.twin.isWatched('h'), true);
+    assert.equal(f.twin.stats().openSessions, 1);
+    f.twin.watchOwnedOnly();
+    assert.equal(f.twin.isWatched('h'), false);
+    assert.equal(f.twin.stats().openSessions, 0);
+    assert.equal(f.twin.isWatched('unknown'), false);
+  });
+
+  it('a hub not watched: status opens no session, and it is never stale or closed for its silence here', () => {
+    const f = new Feed();
+    f.twin.watchOwnedOnly();
+    const changes: TwinChange[] = [];
+    fleetWide([f], T0);
+    changes.push(...f.telemetry('h', 'n1', 40, 'v1', 30, T0 + 2 * S)); // an in-flight message after a release
+    assert.deepEqual(ofType(changes, 'session-opened'), []);
+    assert.equal(f.twin.node('h', 'n1')?.state, 'charging'); // the node's state is still known
+    assert.equal(f.twin.hub('h')?.maxGridCapacityKw, 100);
+    for (let t = T0 + 10 * S; t <= T0 + 900 * S; t += 10 * S) changes.push(...f.twin.tick(t));
+    assert.deepEqual(
+      changes.filter((c) => c.type === 'hub-state' || c.type === 'session-closed'),
+      [],
+      'no staleness and no session closed by a twin that does not hear the telemetry',
+    );
+    assert.equal(f.twin.hub('h')?.stale, false);
+  });
+
+  it('a session handed over between two instances counts as on one instance (same id, same energy)', () => {
+    const a = new Feed();
+    const b = new Feed();
+    const single = new Feed();
+    a.twin.watchOwnedOnly();
+    b.twin.watchOwnedOnly();
+    assert.deepEqual(a.twin.watch('h', [], T0), []); // a owns h from the start
+    fleetWide([a, b, single], T0);
+    const aChanges: TwinChange[] = [];
+    let t = T0 + 2 * S;
+    const powers = [10, 30, 45, 45, 50, 20, 48, 49, 50, 12];
+    // a counts the first half, then loses h; b acquires it and counts the rest.
+    for (const p of powers.slice(0, 5)) {
+      aChanges.push(...a.telemetry('h', 'n1', p, 'v1', 30, t));
+      single.telemetry('h', 'n1', p, 'v1', 30, t);
+      t += 2 * S;
+    }
+    a.twin.unwatch('h');
+    assert.equal(a.twin.openSession('h', 'n1'), undefined);
+    assert.deepEqual(b.twin.watch('h', stored(aChanges), t), []);
+    const bChanges: TwinChange[] = [];
+    for (const p of powers.slice(5)) {
+      bChanges.push(...b.telemetry('h', 'n1', p, 'v1', 30, t));
+      single.telemetry('h', 'n1', p, 'v1', 30, t);
+      t += 2 * S;
+    }
+    const got = b.twin.openSession('h', 'n1')!;
+    const want = single.twin.openSession('h', 'n1')!;
+    assert.equal(got.sessionId, want.sessionId);
+    assert.ok(Math.abs(got.energyKwh - want.energyKwh) < 1e-9, `${got.energyKwh} vs ${want.energyKwh}`);
+    assert.equal(got.peakPowerKw, want.peakPowerKw);
+    // The status that ends it closes it where the hub is watched, with the whole energy.
+    const end = b.nodeStatus('h', 'n1', 'idle', null, t);
+    a.nodeStatus('h', 'n1', 'idle', null, t);
+    const closed = ofType(end, 'session-closed');
+    assert.equal(closed.length, 1);
+    assert.ok(Math.abs(closed[0]!.session.energyKwh - want.energyKwh) < 1e-9);
+  });
+
+  it('the owner judges silence: a watched hub goes stale, and the same hub unwatched is left alone', () => {
+    const owner = new Feed();
+    const other = new Feed();
+    owner.twin.watchOwnedOnly();
+    other.twin.watchOwnedOnly();
+    owner.twin.watch('h', [], T0);
+    fleetWide([owner, other], T0);
+    owner.telemetry('h', 'n1', 40, 'v1', 30, T0 + 2 * S);
+    const later = T0 + 60 * S;
+    assert.ok(types(owner.twin.tick(later)).includes('hub-state'));
+    assert.equal(owner.twin.hub('h')?.stale, true);
+    assert.deepEqual(other.twin.tick(later), []);
+    // Released while stale: no longer stale here (its new owner judges it).
+    owner.twin.unwatch('h');
+    assert.equal(owner.twin.hub('h')?.stale, false);
+  });
+
+  it('watch keeps the latest stored open session of a node and reports an older one closed (duplicate)', () => {
+    const f = new Feed();
+    f.twin.watchOwnedOnly();
+    fleetWide([f], T0);
+    const older = { hubId: 'h', nodeId: 'n1', vehicleId: 'v0', startTs: T0 - 600 * S, energyKwh: 3 };
+    const newer = { hubId: 'h', nodeId: 'n1', vehicleId: 'v1', startTs: T0 + 1, energyKwh: 1.5 };
+    const other = { hubId: 'x', nodeId: 'n1', vehicleId: 'v9', startTs: T0 };
+    const changes = f.twin.watch('h', [older, newer, other], T0 + 5 * S);
+    assert.deepEqual(types(changes), ['session-closed']);
+    assert.equal(ofType(changes, 'session-closed')[0]!.session.vehicleId, 'v0');
+    assert.equal(f.twin.openSession('h', 'n1')?.energyKwh, 1.5);
+    assert.equal(f.twin.hub('x'), undefined, 'sessions of other hubs are not taken');
+    assert.throws(() => f.twin.watch('h', [], Number.NaN), /nowMs/);
+  });
+
+  it('a twin restored from PostgreSQL in cluster mode starts with nothing watched', () => {
+    const f = new Feed();
+    fleetWide([f], T0);
+    f.telemetry('h', 'n1', 40, 'v1', 30, T0 + 2 * S);
+    const restored = Twin.restore(f.twin.snapshot(), undefined, T0 + 3 * S);
+    assert.equal(restored.stats().openSessions, 1);
+    restored.watchOwnedOnly();
+    assert.equal(restored.stats().openSessions, 0);
+    assert.equal(restored.isWatched('h'), false);
+  });
+});
