@@ -18,6 +18,7 @@ export {
   deleteEntities,
   listAuditLog,
   loadState,
+  loadOpenSessionsOfHubs,
   listHubs,
   listNodes,
   listVehicles,

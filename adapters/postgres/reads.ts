@@ -77,6 +77,26 @@ export async function loadState(db: Queryable): Promise<LoadedState> {
   return { hubs, nodes, vehicles, openSessions: openSessions.rows, lastLimits: lastLimits.rows };
 }
 
+/**
+ * The open sessions of these hubs and the rows of their nodes (for the last sample's power):
+ * what the twin continues when this instance takes the hubs over (cluster mode).
+ */
+export async function loadOpenSessionsOfHubs(
+  db: Queryable,
+  hubIds: readonly string[],
+): Promise<Pick<LoadedState, 'openSessions' | 'nodes'>> {
+  if (!hubIds.length) return { openSessions: [], nodes: [] };
+  const ids = [...hubIds];
+  const [sessions, nodes] = await Promise.all([
+    db.query<SessionRow>(
+      `${SESSION_SELECT} WHERE end_time IS NULL AND hub_id = ANY($1::text[]) ORDER BY hub_id, node_id`,
+      [ids],
+    ),
+    db.query<NodeRow>(`${NODE_SELECT} WHERE hub_id = ANY($1::text[]) ORDER BY hub_id, node_id`, [ids]),
+  ]);
+  return { openSessions: sessions.rows, nodes: nodes.rows };
+}
+
 function pageBounds(limit: number, offset: number): [number, number] {
   const l = Number.isFinite(limit) ? Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit))) : 100;
   const o = Number.isFinite(offset) ? Math.max(0, Math.floor(offset)) : 0;

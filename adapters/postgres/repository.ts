@@ -61,6 +61,7 @@ export {
   listSessions,
   listVehicles,
   loadState,
+  loadOpenSessionsOfHubs,
   MAX_PAGE_SIZE,
 } from './reads';
 export {

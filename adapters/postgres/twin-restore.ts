@@ -72,13 +72,22 @@ export function loadedStateToSnapshot(s: LoadedState): TwinSnapshot {
   // The power of a session's last sample is not a column of its own: it is the node's
   // power_kw when the node's last telemetry (nodes.last_seen) is that sample. Without it the
   // twin could not integrate the trapezoid from that sample to the first one after a restart.
+  const sessions = sessionRecordsOf(s);
+  return { version: 1, hubs, nodes, vehicles, sessions };
+}
+
+/**
+ * Open session rows → the records the twin continues (restart, or a hub taken over). The
+ * last sample's power is the node's stored power when its last report is that sample.
+ */
+export function sessionRecordsOf(s: Pick<LoadedState, 'openSessions' | 'nodes'>): SessionRecord[] {
   const nodeRows = new Map(s.nodes.map((n) => [JSON.stringify([n.hub_id, n.node_id]), n]));
   const lastPowerOf = (x: LoadedState['openSessions'][number]): number | undefined => {
     const n = nodeRows.get(JSON.stringify([x.hub_id, x.node_id]));
     const at = ms(x.last_sample_at);
     return n && at !== null && n.power_kw !== null && ms(n.last_seen) === at ? n.power_kw : undefined;
   };
-  const sessions: SessionRecord[] = s.openSessions
+  return s.openSessions
     .filter((x) => x.vehicle_id !== null)
     .map((x) => {
       const lastPowerKw = lastPowerOf(x);
@@ -97,5 +106,4 @@ export function loadedStateToSnapshot(s: LoadedState): TwinSnapshot {
         endSoc: x.end_soc,
       };
     });
-  return { version: 1, hubs, nodes, vehicles, sessions };
 }
