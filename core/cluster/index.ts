@@ -20,3 +20,12 @@ export { ClusterNode } from './node';
 export type { CycleResult, LeaseStore } from './node';
 export { ClusterLoop, SYSTEM_LOOP_TIMERS } from './loop';
 export type { ClusterLoopOptions, LoopTimers } from './loop';
+export {
+  DEFAULT_SHARE_GROUP,
+  FLEET_WIDE_TOPICS,
+  clusterSubscriptions,
+  hubSubscriptions,
+  isShareGroup,
+  singleSubscriptions,
+} from './subscriptions';
+export type { Subscription } from './subscriptions';

@@ -1,6 +1,7 @@
 // What a WPT-DLM node finds in an incoming message: a decoded contract message (msg.wpt,
 // set by wpt-decode), or raw MQTT (topic + payload) to decode here.
 import type { NodeMessage } from './node-red';
+import type { SessionRecord } from '../../core/twin';
 import { decode, isInboundMessage, type DecodeResult, type InboundMessage } from '../../core/contract';
 
 export type InboundResult = ({ ok: true; msg: InboundMessage } | Exclude<DecodeResult, { ok: true }>) & {
@@ -12,4 +13,35 @@ export function inboundOf(msg: NodeMessage, nowMs: number): InboundResult {
   if (isInboundMessage(msg.wpt)) return { ok: true, msg: msg.wpt, decodedHere: false };
   const r = decode(typeof msg.topic === 'string' ? msg.topic : '', msg.payload, nowMs);
   return { ...r, decodedHere: true };
+}
+
+/**
+ * Cluster mode, from wpt-subscriptions to wpt-twin (msg.watch): which hubs this instance's
+ * twin watches (core/twin/watch.ts). `ownedOnly`: from now on only hubs watched here count
+ * sessions; `watch`: hubs acquired, with their open sessions as stored; `unwatch`: hubs lost
+ * or released.
+ */
+export interface WatchOrder {
+  ownedOnly?: boolean;
+  watch?: Array<{ hubId: string; sessions: SessionRecord[] }>;
+  unwatch?: string[];
+}
+
+export function isWatchOrder(x: unknown): x is WatchOrder {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+  return (
+    (o.ownedOnly === undefined || typeof o.ownedOnly === 'boolean') &&
+    (o.unwatch === undefined || strings(o.unwatch)) &&
+    (o.watch === undefined ||
+      (Array.isArray(o.watch) &&
+        o.watch.every(
+          (w: unknown) =>
+            typeof w === 'object' &&
+            w !== null &&
+            typeof (w as { hubId?: unknown }).hubId === 'string' &&
+            Array.isArray((w as { sessions?: unknown }).sessions),
+        )))
+  );
 }

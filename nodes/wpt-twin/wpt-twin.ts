@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, Props, SendFn } fro
 import { configNode, num } from '../lib/node-red';
 import type { FleetNode } from '../lib/config-nodes';
 import { nodeStatus, compact } from '../lib/status';
-import { inboundOf } from '../lib/messages';
+import { inboundOf, isWatchOrder } from '../lib/messages';
 import { TwinInputError, type TwinChange } from '../../core/twin';
 import { isOperatorCommand } from '../lib/api';
 import { runCommand } from './commands';
@@ -118,6 +118,22 @@ export = function register(RED: NodeAPI): void {
           'Content-Type': 'application/json; charset=utf-8',
         };
         send([null, msg, null]);
+        status.refresh();
+        return done();
+      }
+      if (msg.watch !== undefined) {
+        // Cluster mode (wpt-subscriptions): the hubs this instance's twin watches.
+        if (!isWatchOrder(msg.watch)) return done(new Error(RED._(`${ns}.errors.watch`)));
+        const w = msg.watch;
+        if (w.ownedOnly) fleet.twin.watchOwnedOnly();
+        for (const h of w.unwatch ?? []) fleet.twin.unwatch(h);
+        for (const h of w.watch ?? []) {
+          try {
+            emit(fleet.twin.watch(h.hubId, h.sessions, now));
+          } catch (err) {
+            node.error(err);
+          }
+        }
         status.refresh();
         return done();
       }

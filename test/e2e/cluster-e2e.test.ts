@@ -4,7 +4,9 @@
 // again and RESYNCed within 10 s by the others; a request sent during the takeover is answered
 // after it; Σ limits ≤ C at every hub after every DLM event seen on the bus; an old owner never
 // publishes after a newer one did (owner_epoch grows per hub in the order events arrive); the
-// killed instance, started again, gets its hubs back (restored and RESYNCed).
+// killed instance, started again, gets its hubs back (restored and RESYNCed). The traffic is
+// shared: each hub's node telemetry reaches its owner only, and a charging session goes on
+// through a takeover as one session (same id, its energy growing from what was stored).
 // Needs the CI services (MQTT_URL: an external MQTT 5 broker, DATABASE_URL): cluster mode
 // refuses the embedded ones, so the test is skipped without them.
 import assert from 'node:assert/strict';
@@ -94,7 +96,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
     observer = await mqtt.connectAsync(mqttUrl, { clientId: `wpt-${tag}-observer` });
     observer.on('message', (topic, p) => {
       const hub = topic.split('/')[2]!;
-      if (!hubIds.includes(hub)) return;
+      if (!hubIds.includes(hub) || !topic.endsWith('/dlm/events')) return;
       const e = JSON.parse(p.toString()) as Event;
       if (e.source !== 'wpt-dlm') return;
       const list = seen.get(hub) ?? [];
@@ -174,6 +176,59 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       await sleep(100);
     }
 
+    // Shared traffic: each node telemetry reaches one instance, its hub's owner (not all three).
+    const telemetryIn = async (rt: RuntimeHandle): Promise<number> => {
+      const r = await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
+      assert.equal(r.status, 200);
+      const s = (await r.json()) as { byKind: Record<string, { accepted: number } | undefined> };
+      return s.byKind.nodeTelemetry?.accepted ?? 0;
+    };
+    let published = 0;
+    const countTelemetry = (topic: string) => {
+      if (topic.endsWith('/telemetry') && hubIds.includes(topic.split('/')[2]!)) published++;
+    };
+    observer.on('message', countTelemetry);
+    await observer.subscribeAsync('iot/hubs/+/nodes/+/telemetry', { qos: 0 });
+    await sleep(500);
+    const telemetryBefore = await Promise.all(runtimes.map(telemetryIn));
+    published = 0;
+    await sleep(4000);
+    const telemetryAfter = await Promise.all(runtimes.map(telemetryIn));
+    const publishedInWindow = published;
+    observer.off('message', countTelemetry);
+    await observer.unsubscribeAsync('iot/hubs/+/nodes/+/telemetry');
+    const received = telemetryAfter.map((n, i) => n - telemetryBefore[i]!);
+    const total = received.reduce((a, b) => a + b, 0);
+    console.log(
+      `      node telemetry in 4 s: ${publishedInWindow} published, received ${received.join(' + ')} = ${total} by the three instances`,
+    );
+    assert.ok(publishedInWindow > 0);
+    assert.ok(
+      total <= publishedInWindow * 1.3 + 10 && total >= publishedInWindow * 0.7 - 10,
+      `each message once in all: ${total} received for ${publishedInWindow} published`,
+    );
+    const owning = await owners();
+    for (const [i, id] of ids.entries())
+      if ([...owning.values()].some((r) => r.owner === id))
+        assert.ok(received[i]! > 0, `${id} hears its hubs`);
+
+    // The charging sessions, as stored by the owners (one open at n1 of every hub).
+    const openSessions = async () =>
+      (
+        await db!.query<{ hub_id: string; session_id: string; energy_kwh: number }>(
+          `SELECT hub_id, session_id, energy_kwh FROM charging_sessions
+            WHERE end_time IS NULL AND node_id = 'n1' AND hub_id = ANY($1)`,
+          [hubIds],
+        )
+      ).rows;
+    await until(
+      async () =>
+        new Set((await openSessions()).filter((s) => s.energy_kwh > 0).map((s) => s.hub_id)).size === HUBS,
+      20000,
+      'an open session with energy at n1 of every hub',
+      { every: 250 },
+    );
+
     // kill -9 of the instance owning the most hubs.
     const before = await owners();
     const count = (id: string) => [...before.values()].filter((r) => r.owner === id).length;
@@ -224,6 +279,32 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       15000,
       'the request sent during the takeover answered by the new owner',
       { every: 100, detail: () => seen.get(asked) },
+    );
+
+    // The sessions of the dead owner's hubs go on: one open session per node, the same id, and
+    // its energy grows past what was stored before the kill (counted on from there).
+    const sessionsAtKill = new Map(
+      (await openSessions()).filter((s) => victimHubs.includes(s.hub_id)).map((s) => [s.hub_id, s]),
+    );
+    let lastSeenSessions: unknown = null;
+    await until(
+      async () => {
+        const now = await openSessions();
+        lastSeenSessions = now.filter((s) => victimHubs.includes(s.hub_id));
+        return victimHubs.every((h) => {
+          const mine = now.filter((s) => s.hub_id === h);
+          const was = sessionsAtKill.get(h);
+          return (
+            mine.length === 1 &&
+            was &&
+            mine[0]!.session_id === was.session_id &&
+            mine[0]!.energy_kwh > was.energy_kwh
+          );
+        });
+      },
+      20000,
+      'the sessions of the taken-over hubs continued by their new owners',
+      { every: 250, detail: () => ({ atKill: [...sessionsAtKill.values()], now: lastSeenSessions }) },
     );
 
     // The survivors still own everything, one owner per hub; the events carried epochs.

@@ -347,9 +347,10 @@ describe('e2e twin: replay, duplicates and bad input through the shipped flows',
     for (const [t, p] of [sample(0, 20), sample(1, 30)]) await publish(t, p);
     for (const b of bad) {
       await publish(b.topic, b.payload);
-      // A topic under iot/hubs/ that is not the contract's: delivered (the flow subscribes to
-      // iot/hubs/#), rejected as an unknown topic and counted, never applied.
-      await publish(`iot/hubs/${hub}/nodes/node_1/firmware`, '{"power_kw": 5}');
+      // A topic directly below a hub that is not the contract's: delivered (the flow subscribes
+      // to iot/hubs/+/+ for hub info, status and requests), rejected as an unknown topic and
+      // counted, never applied.
+      await publish(`iot/hubs/${hub}/firmware`, '{"power_kw": 5}');
     }
     // A control character in a topic id: a strict broker (Mosquitto) refuses the topic and drops
     // the client that sent it, a lenient one (aedes) delivers it and we reject it. Sent from a

@@ -316,6 +316,43 @@ describe('node: wpt-twin', function () {
     await until(() => fleet().twin.hub('hub_live')?.available === true, 3000, 'a live status revives it');
   });
 
+  it('cluster mode (msg.watch): sessions only on hubs watched, continued from what the previous owner stored', async () => {
+    await nr.load([fleetNode, twinNode], twinFlow());
+    const tc = collect('tc');
+    const t = nr.getNode('t');
+    const now = Date.now();
+    const status = (hub: string, state: string, vehicle: string | null) =>
+      t.receive({
+        topic: `iot/hubs/${hub}/nodes/n1/status`,
+        payload: JSON.stringify({ state, current_vehicle_id: vehicle, error_code: 0 }),
+      });
+    t.receive({ topic: 'twin/watch', watch: { ownedOnly: true } });
+    status('h1', 'charging', 'ev1');
+    status('h2', 'charging', 'ev2');
+    await until(() => ofType(changesOf(tc), 'node-status').length === 2, 3000, 'both statuses applied');
+    assert.deepEqual(ofType(changesOf(tc), 'session-opened'), [], 'no session where the hub is not watched');
+    // h1 acquired, with the session its previous owner stored.
+    const stored = { hubId: 'h1', nodeId: 'n1', vehicleId: 'ev1', startTs: now - 60000, energyKwh: 2.5 };
+    t.receive({ topic: 'twin/watch', watch: { watch: [{ hubId: 'h1', sessions: [stored] }] } });
+    const f = fleet();
+    await until(() => f.twin.openSession('h1', 'n1') !== undefined, 3000, 'the stored session continued');
+    assert.equal(f.twin.openSession('h1', 'n1')?.energyKwh, 2.5);
+    assert.equal(f.twin.openSession('h2', 'n1'), undefined);
+    // A bad order is an error of this message; nothing changes.
+    const errored = new Promise<unknown>((resolve) => t.on('call:error', (c) => resolve(c.args[0])));
+    t.receive({ topic: 'twin/watch', watch: { unwatch: 'h1' } });
+    assert.match(String(await errored), /wpt-twin\.errors\.watch/);
+    assert.equal(f.twin.isWatched('h1'), true);
+    t.receive({ topic: 'twin/watch', watch: { unwatch: ['h1'] } });
+    await until(() => !f.twin.isWatched('h1'), 3000, 'h1 released');
+    assert.equal(f.twin.openSession('h1', 'n1'), undefined);
+    assert.deepEqual(
+      ofType(changesOf(tc), 'session-closed'),
+      [],
+      'a release closes nothing: the next owner continues',
+    );
+  });
+
   it('holds one fleet with one twin node: a second one refuses, naming the first', async () => {
     await nr.load(
       [fleetNode, twinNode],

@@ -1,0 +1,142 @@
+// wpt-subscriptions: what this instance subscribes to, beside the flow's static `mqtt in`
+// nodes (core/cluster/subscriptions.ts), sent to a dynamic `mqtt in` (one with an input) as
+// its subscribe / unsubscribe actions; and, in cluster mode, which hubs the twin watches,
+// sent to wpt-twin (msg.watch). One instance (no wpt-cluster, or one that is off): every
+// hub's node telemetry and DLM events and every vehicle's telemetry, sent once the flows
+// started (again at each deploy: the `mqtt in` may be new). Cluster mode: vehicle telemetry
+// as a shared subscription, and per hub this instance acquires, first its open sessions
+// from PostgreSQL to the twin, then its topics; per hub lost or released, first its topics
+// off, then the twin stops watching it.
+import type { Node, NodeAPI, NodeMessage, Props } from '../lib/node-red';
+import { configNode } from '../lib/node-red';
+import type { ClusterConfigNode, PostgresNode } from '../lib/config-nodes';
+import type { WatchOrder } from '../lib/messages';
+import {
+  DEFAULT_SHARE_GROUP,
+  clusterSubscriptions,
+  hubSubscriptions,
+  isShareGroup,
+  singleSubscriptions,
+  type Subscription,
+} from '../../core/cluster';
+import type { SessionRecord } from '../../core/twin';
+import { loadOpenSessionsOfHubs } from '../../adapters/postgres';
+import { sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
+
+const ns = 'wpt-subscriptions';
+
+export = function register(RED: NodeAPI): void {
+  function WptSubscriptionsNode(this: Node, def: Props): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const clusterNode = configNode<ClusterConfigNode>(RED, def.cluster);
+    const cluster = clusterNode?.enabled ? clusterNode : null;
+    const pg = configNode<PostgresNode>(RED, def.postgres);
+    const group = typeof def.shareGroup === 'string' && def.shareGroup ? def.shareGroup : DEFAULT_SHARE_GROUP;
+    let closed = false;
+
+    // The dynamic `mqtt in` takes msg.topic as an array of {topic, qos} (not a string).
+    const actions = (action: 'subscribe' | 'unsubscribe', subs: Subscription[]): NodeMessage =>
+      ({ topic: subs.map((s) => ({ topic: s.topic, qos: s.qos })), action }) as unknown as NodeMessage;
+    const toMqtt = (m: NodeMessage) => node.send([m, null]);
+    const toTwin = (w: WatchOrder) => node.send([null, { topic: 'twin/watch', watch: w } as NodeMessage]);
+
+    if (!cluster) {
+      const subs = singleSubscriptions();
+      const onStarted = () => {
+        if (closed) return;
+        toMqtt(actions('subscribe', subs));
+        node.status({ fill: 'green', shape: 'dot', text: RED._(`${ns}.status.single`, { n: subs.length }) });
+      };
+      RED.events.on('flows:started', onStarted);
+      node.on('close', (_removed: boolean, done: () => void) => {
+        closed = true;
+        RED.events.removeListener('flows:started', onStarted);
+        done();
+      });
+      return;
+    }
+
+    if (!isShareGroup(group)) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._(`${ns}.status.bad-group`) });
+      node.error(RED._(`${ns}.errors.group`, { group }));
+      return;
+    }
+    const watched = new Set<string>();
+    const status = () =>
+      node.status({
+        fill: 'green',
+        shape: 'dot',
+        text: RED._(`${ns}.status.cluster`, { hubs: watched.size }),
+      });
+    const sessionsOf = async (hubIds: string[]): Promise<SessionRecord[]> => {
+      if (!pg?.pool || !hubIds.length) return [];
+      try {
+        await pg.ready;
+        return sessionRecordsOf(await loadOpenSessionsOfHubs(pg.pool, hubIds));
+      } catch (err) {
+        // The sessions start again from the next sample; the DLM does not wait for them.
+        node.warn(RED._(`${ns}.errors.sessions`, { message: (err as Error).message }));
+        return [];
+      }
+    };
+    const acquire = async (hubIds: string[]) => {
+      const fresh = hubIds.filter((h) => !watched.has(h));
+      if (!fresh.length || closed) return;
+      const sessions = await sessionsOf(fresh);
+      if (closed) return;
+      for (const h of fresh) watched.add(h);
+      // The twin watches them before their telemetry can arrive (it comes after the subscribe).
+      toTwin({
+        watch: fresh.map((hubId) => ({ hubId, sessions: sessions.filter((s) => s.hubId === hubId) })),
+      });
+      toMqtt(actions('subscribe', fresh.flatMap(hubSubscriptions)));
+    };
+    const release = (hubIds: string[]) => {
+      const gone = hubIds.filter((h) => watched.delete(h));
+      if (!gone.length) return;
+      toMqtt(actions('unsubscribe', gone.flatMap(hubSubscriptions)));
+      toTwin({ unwatch: gone });
+    };
+    // After each lease cycle the hubs watched follow the hubs owned with an open fence (as the
+    // allocator's): a hub whose fence closed (leases not renewed) is let go at once. Cycles are
+    // handled one after the other (an acquisition waits for its sessions), once the flows
+    // started: the twin must hear ownedOnly first.
+    let begun = false;
+    let chain: Promise<void> = Promise.resolve();
+    const reconcile = () => {
+      chain = chain
+        .then(async () => {
+          const owned = new Set(cluster.ownedHubs());
+          release([...watched].filter((h) => !owned.has(h)));
+          await acquire([...owned]);
+          status();
+        })
+        .catch((err: Error) => node.error(err));
+    };
+    const offCycle = clusterNode!.onCycle(() => {
+      if (begun) reconcile();
+    });
+    const onStarted = () => {
+      if (closed) return;
+      toMqtt(actions('subscribe', clusterSubscriptions(group)));
+      if (!begun) {
+        begun = true;
+        toTwin({ ownedOnly: true });
+        reconcile();
+      } else if (watched.size) {
+        // A redeploy may have given a new `mqtt in`: the hubs watched are subscribed again.
+        toMqtt(actions('subscribe', [...watched].flatMap(hubSubscriptions)));
+      }
+      status();
+    };
+    RED.events.on('flows:started', onStarted);
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      offCycle();
+      RED.events.removeListener('flows:started', onStarted);
+      done();
+    });
+  }
+  RED.nodes.registerType(ns, WptSubscriptionsNode);
+};

@@ -1,0 +1,237 @@
+// wpt-subscriptions with node-red-node-test-helper, driving Node-RED's own dynamic `mqtt in`
+// on a real broker: one instance subscribes every hub's telemetry and DLM events and every
+// vehicle's telemetry; in cluster mode only the hubs owned are subscribed (and watched by the
+// twin, with their open sessions read from a real PostgreSQL), and vehicle telemetry goes to
+// one instance of the share group. The cluster config node is a stand-in here that owns what
+// the test says (the real one, with leases, runs in test/e2e/cluster-e2e.test.ts).
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { NodeAPI } from 'node-red';
+import { nr } from '../helpers/node-red';
+import { createTestDatabase, mqttUrl } from '../helpers/services';
+import { until } from '../helpers/wait';
+import { createPool, migrate, upsertHubs, upsertNodes, upsertSessions } from '../../adapters/postgres';
+
+const subscriptionsNode = require('../../nodes/wpt-subscriptions/wpt-subscriptions');
+const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
+const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
+
+type Msg = Record<string, unknown>;
+
+/** A wpt-cluster stand-in: on, owning `owned`; `cycle()` tells the listeners a cycle ran. */
+const fake = { owned: [] as string[], bus: new EventEmitter() };
+function fakeClusterNode(RED: NodeAPI): void {
+  RED.nodes.registerType('wpt-cluster', function (this: Record<string, unknown>, def: never) {
+    RED.nodes.createNode(this as never, def);
+    this.enabled = true;
+    this.ownedHubs = () => [...fake.owned];
+    this.onCycle = (fn: () => void) => {
+      fake.bus.on('cycle', fn);
+      return () => fake.bus.off('cycle', fn);
+    };
+  } as never);
+}
+const cycle = (owned: string[]) => {
+  fake.owned = owned;
+  fake.bus.emit('cycle');
+};
+
+function collect(id: string): Msg[] {
+  const list: Msg[] = [];
+  nr.getNode(id).on('input', (m) => list.push(m));
+  return list;
+}
+
+const tag = `${process.pid}_${Date.now() % 100000}`;
+const hubA = `sa_${tag}`;
+const hubB = `sb_${tag}`;
+const tel = (hub: string) => `iot/hubs/${hub}/nodes/n1/telemetry`;
+const veh = (v: string) => `iot/vehicles/${v}/telemetry`;
+
+function flow(
+  broker: string,
+  clientId: string,
+  extra: Record<string, unknown>,
+  withCluster: boolean,
+): unknown[] {
+  return [
+    {
+      id: 'b',
+      type: 'mqtt-broker',
+      broker,
+      clientid: clientId,
+      autoConnect: true,
+      protocolVersion: 4,
+      keepalive: 10,
+      cleansession: true,
+    },
+    ...(withCluster ? [{ id: 'c', type: 'wpt-cluster' }] : []),
+    {
+      id: 's',
+      type: 'wpt-subscriptions',
+      cluster: withCluster ? 'c' : '',
+      shareGroup: `g${tag}`,
+      ...extra,
+      wires: [['in'], ['twin']],
+    },
+    {
+      id: 'in',
+      type: 'mqtt in',
+      topic: '',
+      qos: '2',
+      inputs: 1,
+      broker: 'b',
+      datatype: 'utf8',
+      wires: [['got']],
+    },
+    { id: 'got', type: 'helper' },
+    { id: 'twin', type: 'helper' },
+  ];
+}
+
+describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
+  this.timeout(30000);
+  let url: string;
+  let pub: MqttClient;
+  before(async () => {
+    await nr.startServer();
+    url = await mqttUrl();
+    pub = await mqtt.connectAsync(url, { clientId: `wpt-subs-pub-${tag}` });
+  });
+  after(async () => {
+    await pub?.endAsync();
+    await nr.stopServer();
+  });
+  afterEach(() => nr.unload());
+
+  /** Publishes to each topic until `got` has a message of it (the subscription is live). */
+  const deliveredTopics = async (got: Msg[], topics: string[], waitMs = 5000): Promise<Set<string>> => {
+    const seen = () => new Set(got.map((m) => m.topic as string));
+    const until0 = Date.now() + waitMs;
+    while (Date.now() < until0 && !topics.every((t) => seen().has(t))) {
+      for (const t of topics) if (!seen().has(t)) await pub.publishAsync(t, '{}', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return seen();
+  };
+
+  it('one instance: every hub’s node telemetry and DLM events and every vehicle’s telemetry, nothing to the twin', async () => {
+    await nr.load([subscriptionsNode, mqttNodes], flow(url, `wpt-subs-1-${tag}`, {}, false));
+    const got = collect('got');
+    const twin = collect('twin');
+    const topics = [tel(hubA), tel(hubB), `iot/hubs/${hubA}/dlm/events`, veh(`v${tag}`)];
+    const seen = await deliveredTopics(got, topics);
+    assert.deepEqual(
+      topics.filter((t) => !seen.has(t)),
+      [],
+    );
+    // Not subscribed here (the flow's static mqtt in nodes take these).
+    await pub.publishAsync(`iot/hubs/${hubA}/status`, '{}', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!got.some((m) => m.topic === `iot/hubs/${hubA}/status`));
+    assert.deepEqual(twin, []);
+  });
+
+  it('cluster mode: the owned hubs only, watched by the twin with their stored open sessions; let go on release', async () => {
+    const db = await createTestDatabase();
+    const pool = createPool({ connectionString: db });
+    const start = new Date(Date.now() - 60000);
+    try {
+      await migrate(pool);
+      await upsertHubs(pool, [{ hub_id: hubA, max_grid_capacity_kw: 100, state: 'online' }]);
+      await upsertNodes(pool, [{ hub_id: hubA, node_id: 'n1', max_power_kw: 50, state: 'charging' }]);
+      await upsertSessions(pool, [
+        {
+          session_id: `${hubA}/n1/${start.getTime()}`,
+          hub_id: hubA,
+          node_id: 'n1',
+          vehicle_id: 'ev1',
+          start_time: start,
+          energy_kwh: 1.25,
+          peak_power_kw: 40,
+          last_sample_at: new Date(start.getTime() + 30000),
+        },
+      ]);
+    } finally {
+      await pool.end();
+    }
+    fake.owned = [];
+    await nr.load(
+      [subscriptionsNode, mqttNodes, postgresNode, fakeClusterNode],
+      [
+        ...flow(url, `wpt-subs-2-${tag}`, { postgres: 'p' }, true),
+        { id: 'p', type: 'wpt-postgres', url: db },
+      ],
+    );
+    const got = collect('got');
+    const twin = collect('twin');
+    await until(() => twin.length >= 1, 5000, 'ownedOnly to the twin');
+    assert.deepEqual(twin[0]!.watch, { ownedOnly: true });
+
+    cycle([hubA]);
+    await until(() => twin.length >= 2, 5000, 'watch of the hub acquired');
+    const w = twin[1]!.watch as { watch: Array<{ hubId: string; sessions: Array<Record<string, unknown>> }> };
+    assert.equal(w.watch.length, 1);
+    assert.equal(w.watch[0]!.hubId, hubA);
+    assert.equal(w.watch[0]!.sessions.length, 1);
+    assert.equal(w.watch[0]!.sessions[0]!.energyKwh, 1.25);
+    assert.equal(w.watch[0]!.sessions[0]!.startTs, start.getTime());
+    const seen = await deliveredTopics(got, [tel(hubA), `iot/hubs/${hubA}/dlm/events`]);
+    assert.ok(seen.has(tel(hubA)) && seen.has(`iot/hubs/${hubA}/dlm/events`));
+    await pub.publishAsync(tel(hubB), '{}', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!got.some((m) => m.topic === tel(hubB)), 'a hub not owned is not heard');
+
+    cycle([hubB]); // hubA lost, hubB acquired
+    await until(() => twin.length >= 4, 5000, 'unwatch and watch');
+    assert.deepEqual(twin[2]!.watch, { unwatch: [hubA] });
+    assert.deepEqual(
+      (twin[3]!.watch as { watch: Array<{ hubId: string }> }).watch.map((x) => x.hubId),
+      [hubB],
+    );
+    await deliveredTopics(got, [tel(hubB)]);
+    const before = got.length;
+    await pub.publishAsync(tel(hubA), '{}', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!got.slice(before).some((m) => m.topic === tel(hubA)), 'a hub released is no longer heard');
+  });
+
+  it('cluster mode: vehicle telemetry reaches one instance of the share group', async function () {
+    if (!process.env.MQTT_URL) {
+      console.log(
+        '      (skipped: needs MQTT_URL, a broker with shared subscriptions; the embedded aedes has none)',
+      );
+      this.skip();
+    }
+    // Two instances of one group: this flow, and a plain client in the same share group.
+    const other = await mqtt.connectAsync(url, { clientId: `wpt-subs-other-${tag}` });
+    const otherGot: string[] = [];
+    other.on('message', (t) => otherGot.push(t));
+    await other.subscribeAsync(`$share/g${tag}/iot/vehicles/+/telemetry`, { qos: 0 });
+    fake.owned = [];
+    await nr.load([subscriptionsNode, mqttNodes, fakeClusterNode], flow(url, `wpt-subs-3-${tag}`, {}, true));
+    const got = collect('got');
+    await until(() => (nr.getNode('b') as unknown as { connected: boolean }).connected, 5000);
+    // Wait until the flow's shared subscription is live (a message reaches it).
+    await until(
+      async () => {
+        await pub.publishAsync(veh(`probe${tag}`), '{}', { qos: 0 });
+        return got.length > 0;
+      },
+      5000,
+      'the shared subscription',
+      { every: 100 },
+    );
+    const n = 40;
+    const topics = new Set(Array.from({ length: n }, (_, i) => veh(`v${i}_${tag}`)));
+    const here = () => got.filter((m) => topics.has(m.topic as string)).length;
+    const there = () => otherGot.filter((t) => topics.has(t)).length;
+    for (const t of topics) await pub.publishAsync(t, '{}', { qos: 0 });
+    await until(() => here() + there() >= n, 5000, 'every vehicle message once');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(here() + there(), n, 'each message to exactly one of the group');
+    assert.ok(here() > 0 && there() > 0, `shared: ${here()} here, ${there()} there`);
+    await other.endAsync();
+  });
+});
