@@ -5,7 +5,7 @@ import { hubDlmEventOf, type TwinChange } from '../../core/twin';
 import type { DlmEventMessage } from '../../core/contract';
 import type { DlmCommand } from '../../core/dlm/types';
 import type { DlmEventInsert } from './rows';
-import { pgText } from './values';
+import { ownerEpochOf, pgText } from './values';
 import type { WriteItem } from './write-tables';
 
 /** Limits on the wire have 6 decimals (core/dlm commandToNotification): stored the same. */
@@ -42,6 +42,10 @@ export function hubDlmEventRow(c: Extract<TwinChange, { type: 'hub-dlm-event' }>
       claimed_source: pgText(c.claimedSource),
       allocation_id: pgText(c.allocationId),
       policy: null,
+      // Decode keeps only the contract's fields: a hub's event has no owner's epoch. (The
+      // broker's echo of an event of ours, or of another instance, is replaced by its
+      // orchestrator row, epoch included: insertDlmEvents.)
+      owner_epoch: null,
       ts: c.ts,
     },
   };
@@ -50,8 +54,14 @@ export function hubDlmEventRow(c: Extract<TwinChange, { type: 'hub-dlm-event' }>
 /**
  * One of our DLM commands (the allocator's output) as a dlm_events row with source
  * 'orchestrator': the only rows the limits in force are restored from (loadState's lastLimits).
+ * `ownerEpoch` is the payload's `owner_epoch` (cluster mode), kept when it is a non-negative
+ * safe integer, NULL otherwise.
  */
-export function dlmCommandToWrite(cmd: DlmCommand, policy: string | null = null): WriteItem {
+export function dlmCommandToWrite(
+  cmd: DlmCommand,
+  policy: string | null = null,
+  ownerEpoch: unknown = null,
+): WriteItem {
   const row: DlmEventInsert = {
     event_key: dlmEventKeyOf(cmd.hubId, cmd.nodeId, cmd.ts, cmd.newLimitKw, cmd.allocationId),
     hub_id: cmd.hubId,
@@ -65,6 +75,7 @@ export function dlmCommandToWrite(cmd: DlmCommand, policy: string | null = null)
     claimed_source: null,
     allocation_id: cmd.allocationId,
     policy,
+    owner_epoch: ownerEpochOf(ownerEpoch),
     ts: cmd.ts,
   };
   return { table: 'dlmEvents', row };

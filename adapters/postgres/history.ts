@@ -14,6 +14,7 @@ import {
   dlmEventKey,
   mergeDlmEvent,
   mergeSession,
+  ownerEpochOf,
   sessionKey,
   type Queryable,
 } from './values';
@@ -96,6 +97,7 @@ const DLM_COLS: Col[] = [
   { name: 'claimed_source', type: 'text' },
   { name: 'allocation_id', type: 'text' },
   { name: 'policy', type: 'text' },
+  { name: 'owner_epoch', type: 'int8' },
   { name: 'ts', type: 'timestamptz' },
 ];
 
@@ -104,7 +106,8 @@ const DLM_COLS: Col[] = [
 const SQL_INSERT_DLM = `
 INSERT INTO dlm_events AS t (${DLM_COLS.map((c) => c.name).join(', ')})
 SELECT event_key, hub_id, node_id, trigger_reason, original_limit, new_limit, total_grid_load,
-       available_capacity, COALESCE(source, 'orchestrator'), claimed_source, allocation_id, policy, ts
+       available_capacity, COALESCE(source, 'orchestrator'), claimed_source, allocation_id, policy,
+       owner_epoch, ts
 FROM unnest(${DLM_COLS.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) WITH ORDINALITY
   AS s(${DLM_COLS.map((c) => c.name).join(', ')}, _ord)
 ORDER BY s._ord
@@ -123,7 +126,8 @@ export async function insertDlmEvents(db: Queryable, rows: readonly DlmEventInse
   const list = dedupeBy(rows, dlmEventKey, mergeDlmEvent);
   const arrays: unknown[][] = DLM_COLS.map(() => []);
   for (const row of list) {
-    const r = row as unknown as Record<string, unknown>;
+    // A junk owner_epoch (a hub's payload, a caller's cast) is NULL, never an error for the batch.
+    const r = { ...row, owner_epoch: ownerEpochOf(row.owner_epoch) } as Record<string, unknown>;
     for (const k of ['event_key', 'hub_id', 'node_id', 'trigger_reason'] as const) {
       if (typeof row[k] !== 'string' || row[k].length === 0) {
         throw new InvalidRowError(`dlm_events.${k}: a non-empty string is required`);

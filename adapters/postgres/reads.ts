@@ -29,12 +29,18 @@ const SESSION_SELECT = `SELECT session_id, hub_id, node_id, vehicle_id, start_ti
   average_power_kw, peak_power_kw, start_soc, end_soc, close_reason, last_sample_at, updated_at
   FROM charging_sessions`;
 const DLM_SELECT = `SELECT id, event_key, hub_id, node_id, trigger_reason, original_limit, new_limit,
-  total_grid_load, available_capacity, source, claimed_source, allocation_id, policy, ts FROM dlm_events`;
+  total_grid_load, available_capacity, source, claimed_source, allocation_id, policy, owner_epoch, ts
+  FROM dlm_events`;
 const AUDIT_SELECT = `SELECT id, event_key, ts, actor, op, hub_id, node_id, vehicle_id, session_id, before, after,
   note FROM audit_log`;
 
 function toDlmRow(r: Record<string, unknown>): DlmEventRow {
-  return { ...(r as unknown as DlmEventRow), id: Number(r.id) };
+  // bigint columns arrive as text (node-postgres): epochs stay below 2^53 (hub_leases counts them).
+  return {
+    ...(r as unknown as DlmEventRow),
+    id: Number(r.id),
+    owner_epoch: r.owner_epoch === null || r.owner_epoch === undefined ? null : Number(r.owner_epoch),
+  };
 }
 
 export async function listHubs(db: Queryable): Promise<HubRow[]> {

@@ -224,6 +224,8 @@ export interface DlmEventRow {
   claimed_source: string | null;
   allocation_id: string | null;
   policy: string | null;
+  /** Cluster mode: the owner's lease epoch of the hub when the event was sent; else null. */
+  owner_epoch: number | null;
   ts: Date;
 }
 
@@ -246,6 +248,11 @@ export interface DlmEventInsert {
   claimed_source?: string | null;
   allocation_id?: string | null;
   policy?: string | null;
+  /**
+   * Cluster mode: the owner's lease epoch. Anything but a non-negative safe integer is stored
+   * as NULL (never an error: a junk value must not cost the rest of the batch).
+   */
+  owner_epoch?: number | null;
   ts: TimeInput;
 }
 

@@ -12,7 +12,7 @@ import {
 /** Anything that runs a query: a pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-export type PgType = 'text' | 'float8' | 'int4' | 'bool' | 'timestamptz' | 'jsonb';
+export type PgType = 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'timestamptz' | 'jsonb';
 
 /** Times stored here: years 1..9999 (PostgreSQL refuses year 0 and JavaScript's signed years). */
 const MIN_TIME_MS = Date.parse('0001-01-01T00:00:00.000Z');
@@ -69,7 +69,20 @@ export function convert(type: PgType, v: unknown, field: string): unknown {
         throw new InvalidRowError(`${field}: expected a finite number`);
       if (type === 'int4' && !Number.isInteger(v)) throw new InvalidRowError(`${field}: expected an integer`);
       return v;
+    case 'int8':
+      if (typeof v !== 'number' || !Number.isSafeInteger(v))
+        throw new InvalidRowError(`${field}: expected a safe integer`);
+      return v;
   }
+}
+
+/**
+ * The owner's lease epoch of a DLM event payload (`owner_epoch`, cluster mode) as stored: a
+ * non-negative safe integer, or null for anything else (absent, null, text, negative,
+ * fractional, beyond 2^53 - 1). Never throws: a junk value is just not an epoch.
+ */
+export function ownerEpochOf(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
 }
 
 /** Merges partial rows: fields defined in `next` override those of `prev`. */

@@ -145,8 +145,9 @@ export = function register(RED: NodeAPI): void {
       if (isTwinChangeList(msg.payload)) {
         writes = changesToWrites(msg.payload);
       } else if (isDlmCommandMsg(msg)) {
-        const policy = (msg.payload as { policy?: unknown } | null)?.policy;
-        ahead.submit(dlmCommandToWrite(msg.dlm, typeof policy === 'string' ? policy : null), msg);
+        const p = msg.payload as { policy?: unknown; owner_epoch?: unknown } | null;
+        const policy = typeof p?.policy === 'string' ? p.policy : null;
+        ahead.submit(dlmCommandToWrite(msg.dlm, policy, p?.owner_epoch), msg);
         status.refresh();
         return done();
       } else {

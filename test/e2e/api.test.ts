@@ -223,6 +223,8 @@ describe('e2e: REST API', function () {
     );
     assert.equal(all.body.total, 3, "the three events of the hub's own DLM in the capture");
     assert.ok(all.body.items!.every((e) => e.source === 'hub'));
+    // Only our events carry the owner's epoch (cluster mode); a hub's own are null.
+    assert.ok(all.body.items!.every((e) => 'owner_epoch' in e && e.owner_epoch === null));
     assert.equal((await api('GET', '/api/dlm/events?node_id=node_02&source=hub')).body.total, 2);
     assert.equal((await api('GET', '/api/dlm/events?since=2026-11-26T07:13:50Z&source=hub')).body.total, 2);
     assert.equal((await api('GET', '/api/dlm/events?limit=2&source=hub')).body.items!.length, 2);

@@ -346,6 +346,36 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       all.every((e) => typeof e.owner_epoch === 'number' && e.owner_epoch >= 1),
       'every event carries owner_epoch',
     );
+    // dlm_events keeps it (005_owner_epoch): every row of ours has one, and the REST API shows,
+    // as the newest event of each hub, one sent under the lease epoch in force.
+    const unstamped = await db!.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM dlm_events
+        WHERE source = 'orchestrator' AND hub_id = ANY($1) AND owner_epoch IS NULL`,
+      [hubIds],
+    );
+    assert.equal(unstamped.rows[0]?.n, 0, 'every stored event of ours has its owner_epoch');
+    const rt = runtimes[(victim + 1) % runtimes.length]!;
+    const newest = async (h: string): Promise<unknown> => {
+      const r = await fetch(`${rt.url}/api/dlm/events?hub_id=${h}&source=orchestrator&limit=1`, {
+        headers: { Authorization: `Bearer ${rt.apiToken}` },
+      });
+      const body = (await r.json()) as { items: Array<{ owner_epoch: unknown }> };
+      return body.items[0]?.owner_epoch;
+    };
+    let off: unknown[] = [];
+    await until(
+      async () => {
+        off = [];
+        for (const h of hubIds) {
+          const e = await newest(h);
+          if (e !== Number(rejoined.get(h)!.epoch)) off.push([h, e, rejoined.get(h)!.epoch]);
+        }
+        return off.length === 0;
+      },
+      10000,
+      "each hub's newest stored event under its lease epoch (GET /api/dlm/events)",
+      { every: 200, detail: () => off },
+    );
     assert.deepEqual(violations, []);
   });
 });

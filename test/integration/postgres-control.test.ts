@@ -395,19 +395,25 @@ describe('postgres control plane (integration)', function () {
         available_capacity: 2.5,
         source: 'wpt-dlm',
         allocation_id: 'x9',
+        owner_epoch: 7,
         timestamp: new Date(T0 + 123).toISOString(),
       }),
       T0,
     );
     assert.ok(echo.ok && echo.msg.kind === 'dlmEvent');
     if (!echo.ok || echo.msg.kind !== 'dlmEvent') return;
-    // Echo first (in another batch), then ours.
+    // Echo first (in another batch), then ours; the echo's owner_epoch (cluster mode) is not
+    // kept (a hub's claim), ours replaces it.
     await repo.insertDlmEvents([inboundDlmEventToWrite(echo.msg).row as never]);
-    await repo.insertDlmEvents([dlmCommandToWrite(c).row as never]);
-    await repo.insertDlmEvents([inboundDlmEventToWrite(echo.msg).row as never]);
-    assert.deepEqual(await rows('SELECT source, claimed_source, new_limit FROM dlm_events'), [
-      { source: 'orchestrator', claimed_source: null, new_limit: 7.5 },
+    assert.deepEqual(await rows('SELECT source, owner_epoch FROM dlm_events'), [
+      { source: 'hub', owner_epoch: null },
     ]);
+    await repo.insertDlmEvents([dlmCommandToWrite(c, null, 7).row as never]);
+    await repo.insertDlmEvents([inboundDlmEventToWrite(echo.msg).row as never]);
+    assert.deepEqual(
+      await rows('SELECT source, claimed_source, new_limit, owner_epoch::int AS owner_epoch FROM dlm_events'),
+      [{ source: 'orchestrator', claimed_source: null, new_limit: 7.5, owner_epoch: 7 }],
+    );
     assert.deepEqual(
       (await loadState(pool)).lastLimits.map((l) => l.new_limit),
       [7.5],

@@ -12,6 +12,9 @@ import {
   type SessionUpsert,
   type DlmEventInsert,
 } from '../../adapters/postgres';
+import { dlmCommandToWrite, inboundDlmEventToWrite } from '../../adapters/postgres/twin-mapping';
+import { decode } from '../../core/contract';
+import type { DlmCommand } from '../../core/dlm';
 
 const T0 = Date.parse('2026-11-26T07:00:00Z');
 const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
@@ -114,6 +117,39 @@ describe('postgres adapter (integration)', function () {
           'vehicles',
         ],
       );
+      const col = await pool.query<{ data_type: string; is_nullable: string }>(
+        `SELECT data_type, is_nullable FROM information_schema.columns
+          WHERE table_schema = 'public' AND table_name = 'dlm_events' AND column_name = 'owner_epoch'`,
+      );
+      assert.deepEqual(
+        col.rows,
+        [{ data_type: 'bigint', is_nullable: 'YES' }],
+        '005_owner_epoch on a fresh database',
+      );
+    });
+
+    it('applies 005_owner_epoch on a database already at 004: the rows there get NULL; idempotent', async () => {
+      const url2 = await createTestDatabase('wpt_pg_m005');
+      const p2 = createPool({ connectionString: url2, max: 2 });
+      try {
+        const upTo004 = MIGRATIONS.filter((m) => m.id <= '004_cluster');
+        assert.equal((await migrate(p2, () => {}, upTo004)).current, '004_cluster');
+        await p2.query(
+          `INSERT INTO dlm_events (event_key, hub_id, node_id, trigger_reason, new_limit, ts)
+           VALUES ('before-005', 'H', 'N', 'REBALANCE', 3, now())`,
+        );
+        const r = await migrate(p2);
+        assert.deepEqual(r, { applied: ['005_owner_epoch'], current: '005_owner_epoch' });
+        const rows = await p2.query(`SELECT event_key, owner_epoch FROM dlm_events`);
+        assert.deepEqual(rows.rows, [{ event_key: 'before-005', owner_epoch: null }]);
+        // Idempotent like the others: its statement runs again without error.
+        const m005 = MIGRATIONS.find((m) => m.id === '005_owner_epoch');
+        assert.ok(m005);
+        await p2.query(m005.sql);
+        assert.deepEqual((await migrate(p2)).applied, []);
+      } finally {
+        await p2.end();
+      }
     });
 
     it('is safe when two instances migrate one fresh database at the same time', async () => {
@@ -597,6 +633,103 @@ describe('postgres adapter (integration)', function () {
         ['c', 'd'],
       );
       assert.ok(st.openSessions.every((s) => s.start_time instanceof Date && s.end_time === null));
+    });
+  });
+
+  describe('DLM events: owner_epoch (cluster mode)', () => {
+    let p: pg.Pool;
+    let r: Repository;
+    before(async () => {
+      p = createPool({ connectionString: await createTestDatabase('wpt_pg_epoch'), max: 2 });
+      await migrate(p);
+      r = createRepository(p);
+    });
+    after(() => p.end());
+
+    const cmd = (nodeId: string, i: number): DlmCommand => ({
+      hubId: 'HE',
+      nodeId,
+      originalLimitKw: 0,
+      newLimitKw: 5 + i,
+      attempt: 1,
+      reason: 'REBALANCE',
+      allocationId: `HE:${i}`,
+      ts: T0 + i,
+      totalGridLoadKw: 5 + i,
+      availableCapacityKw: 1,
+    });
+    const epochs = async (hub: string): Promise<Array<[string, number | null]>> =>
+      (await r.listDlmEvents({ hubId: hub, limit: 100, offset: 0 })).items
+        .map((e): [string, number | null] => [e.allocation_id ?? '', e.owner_epoch])
+        .sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }));
+
+    it("stores the payload's owner_epoch (7 read back as 7), NULL without it; a junk value is NULL and the rest of the batch is stored", async () => {
+      const junk: unknown[] = ['x', -1, 1.5, 2 ** 53, Number.NaN, '7', null];
+      const batch = [
+        dlmCommandToWrite(cmd('N1', 0), 'equal', 7),
+        dlmCommandToWrite(cmd('N1', 1), 'equal'),
+        ...junk.map((v, k) => dlmCommandToWrite(cmd('N2', 2 + k), 'equal', v)),
+      ].map((w) => w.row as DlmEventInsert);
+      assert.equal(await r.insertDlmEvents(batch), 2 + junk.length);
+      // The same junk in rows built by hand (a caller's cast): NULL, never an error for the batch.
+      const raw = (i: number, v: unknown): DlmEventInsert => ({
+        ...(dlmCommandToWrite(cmd('N3', i)).row as DlmEventInsert),
+        owner_epoch: v as number,
+      });
+      assert.equal(
+        await r.insertDlmEvents([raw(20, 0), raw(21, 'x'), raw(22, -1), raw(23, 1.5), raw(24, 12)]),
+        5,
+      );
+      assert.deepEqual(await epochs('HE'), [
+        ['HE:0', 7],
+        ['HE:1', null],
+        ['HE:2', null],
+        ['HE:3', null],
+        ['HE:4', null],
+        ['HE:5', null],
+        ['HE:6', null],
+        ['HE:7', null],
+        ['HE:8', null],
+        ['HE:20', 0],
+        ['HE:21', null],
+        ['HE:22', null],
+        ['HE:23', null],
+        ['HE:24', 12],
+      ]);
+      const big = await p.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM dlm_events WHERE owner_epoch IS NOT NULL`,
+      );
+      assert.equal(big.rows[0]?.n, 3);
+    });
+
+    it("stores a hub's event with NULL, whatever owner_epoch it carries (junk included), with the rest of its batch", async () => {
+      const hubEvent = (i: number, ownerEpoch: unknown) => {
+        const d = decode(
+          'iot/hubs/HH/dlm/events',
+          JSON.stringify({
+            trigger_reason: 'REBALANCE',
+            original_limit: 0,
+            new_limit: 3,
+            affected_node_id: 'N1',
+            total_grid_load: 3,
+            available_capacity: 0,
+            allocation_id: `HH:${i}`,
+            owner_epoch: ownerEpoch,
+            timestamp: new Date(T0 + i * 1000).toISOString(),
+          }),
+          T0,
+        );
+        assert.ok(d.ok && d.msg.kind === 'dlmEvent', `decoded with owner_epoch ${String(ownerEpoch)}`);
+        return inboundDlmEventToWrite(d.msg).row as DlmEventInsert;
+      };
+      const rows = [hubEvent(1, 7), hubEvent(2, 'x'), hubEvent(3, -1), hubEvent(4, 1.5)];
+      assert.equal(await r.insertDlmEvents(rows), 4);
+      assert.deepEqual(await epochs('HH'), [
+        ['HH:1', null],
+        ['HH:2', null],
+        ['HH:3', null],
+        ['HH:4', null],
+      ]);
     });
   });
 

@@ -77,9 +77,11 @@ describe('REST API parameters and views', () => {
       source: 'orchestrator',
       allocation_id: null,
       policy: null,
+      owner_epoch: 7,
       ts: new Date(0),
     });
     assert.deepEqual([e.original_limit, e.new_limit, e.total_grid_load], [38.182, 44.211, 140]);
+    assert.equal(e.owner_epoch, 7);
   });
 
   it('turns twin changes into snake_case JSON with ISO times and rounded numbers (the live feed)', () => {

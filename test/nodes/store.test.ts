@@ -37,8 +37,16 @@ const flow = (db: string, store: Record<string, unknown> = {}): unknown[] => [
   { id: 'pub', type: 'helper' },
 ];
 
-/** One of our DLM commands as wpt-dlm-allocator sends it (msg.dlm + the notification). */
-function commandMsg(nodeId: string, newLimitKw: number, i: number): Record<string, unknown> {
+/**
+ * One of our DLM commands as wpt-dlm-allocator sends it (msg.dlm + the notification; in cluster
+ * mode the notification carries `owner_epoch`, here whatever is given, junk included).
+ */
+function commandMsg(
+  nodeId: string,
+  newLimitKw: number,
+  i: number,
+  ownerEpoch?: unknown,
+): Record<string, unknown> {
   const dlm = {
     hubId: 'hub_wa',
     nodeId,
@@ -53,7 +61,10 @@ function commandMsg(nodeId: string, newLimitKw: number, i: number): Record<strin
   } as DlmCommand;
   return {
     topic: 'iot/hubs/hub_wa/dlm/events',
-    payload: commandToNotification(dlm, 'equal', 'wpt-dlm'),
+    payload: {
+      ...commandToNotification(dlm, 'equal', 'wpt-dlm'),
+      ...(ownerEpoch !== undefined ? { owner_epoch: ownerEpoch } : {}),
+    },
     dlm,
   };
 }
@@ -295,7 +306,10 @@ describe('node: wpt-store', function () {
       );
     });
     const nodes = ['n3', 'n1', 'n2', 'n5', 'n4'];
-    nodes.forEach((n, i) => nr.getNode('s').receive(commandMsg(n, 10 + i, i)));
+    // Cluster mode's owner_epoch in the payloads, junk among them: stored as given or NULL, and
+    // a junk value costs nothing to the other events of the write-ahead batch.
+    const epochs: unknown[] = [7, 'x', -1, 1.5, undefined];
+    nodes.forEach((n, i) => nr.getNode('s').receive(commandMsg(n, 10 + i, i, epochs[i])));
     await until(async () => checks.length === nodes.length, 5000, 'every event out');
     await Promise.all(checks);
     assert.deepEqual(
@@ -304,6 +318,19 @@ describe('node: wpt-store', function () {
       'each stored before it left',
     );
     assert.equal(await count('dlm_events'), nodes.length);
+    const stored = await client.query<{ node_id: string; owner_epoch: string | null }>(
+      'SELECT node_id, owner_epoch FROM dlm_events ORDER BY ts',
+    );
+    assert.deepEqual(
+      stored.rows.map((r) => [r.node_id, r.owner_epoch === null ? null : Number(r.owner_epoch)]),
+      [
+        ['n3', 7],
+        ['n1', null],
+        ['n2', null],
+        ['n5', null],
+        ['n4', null],
+      ],
+    );
   });
 
   it('publishes at once while PostgreSQL is away (the DLM never waits for it), and stores the rows when it is back', async () => {

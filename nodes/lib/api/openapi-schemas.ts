@@ -163,6 +163,12 @@ export const SCHEMAS = {
       source: { type: 'string' },
       allocation_id: { type: ['string', 'null'] },
       policy: { type: ['string', 'null'] },
+      owner_epoch: {
+        type: ['integer', 'null'],
+        minimum: 0,
+        description:
+          'Cluster mode: the hub owner\u2019s lease epoch when it sent the event (grows at every change of owner); null otherwise (single instance, a hub\u2019s own event, an older row)',
+      },
       timestamp: { type: 'string' },
     },
   },

@@ -204,6 +204,7 @@ export function dlmEventRowJson(
     | 'available_capacity'
     | 'allocation_id'
     | 'policy'
+    | 'owner_epoch'
     | 'ts'
   > & { source: string },
 ) {
@@ -218,6 +219,7 @@ export function dlmEventRowJson(
     source: r.source,
     allocation_id: r.allocation_id,
     policy: r.policy,
+    owner_epoch: r.owner_epoch,
     timestamp: r.ts.toISOString(),
   };
 }
