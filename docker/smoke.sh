@@ -424,13 +424,20 @@ compose_cluster() {
   done
   [ "$live" = orchestrator-a,orchestrator-b ] || fail "live instances in cluster_instances: '${live:-none}', not orchestrator-a,orchestrator-b within 60 s"
   say "cluster_instances live: $live"
-  # … each says so in its log, with its own broker session …
-  docker logs "$CAPP" 2>&1 | grep -q 'cluster mode: instance orchestrator-a' || fail "app did not start as orchestrator-a"
-  docker logs "$CAPP_B" 2>&1 | grep -q 'cluster mode: instance orchestrator-b' || fail "orchestrator-b did not start in cluster mode"
+  # … each says so in its log, with its own broker session (logs read whole first: `grep -q`
+  # in a pipe would end `docker logs` early, a failure under pipefail) …
+  local c name id
+  for c in "$CAPP" "$CAPP_B"; do
+    docker logs "$c" >"$WORK/cluster.log" 2>&1
+    name=$(docker inspect -f '{{.Name}}' "$c" | tr -d /)
+    id=$(container_env "$c" WPT_INSTANCE_ID)
+    grep -q "cluster mode: joining as instance $id\$" "$WORK/cluster.log" || fail "$name: no 'joining as instance $id' in its log"
+    grep -q "Connected to broker: $(container_env "$c" WPT_MQTT_CLIENT_ID)@" "$WORK/cluster.log" || fail "$name: not connected with its client id"
+  done
   id_a=$(container_env "$CAPP" WPT_MQTT_CLIENT_ID)
   id_b=$(container_env "$CAPP_B" WPT_MQTT_CLIENT_ID)
   [ -n "$id_a" ] && [ -n "$id_b" ] && [ "$id_a" != "$id_b" ] || fail "broker client ids: app '$id_a', orchestrator-b '$id_b' (must differ)"
-  say "broker client ids: app $id_a, orchestrator-b $id_b"
+  say "both joined (their logs) with their own broker sessions: app $id_a, orchestrator-b $id_b"
   # … and the hub of the round trip (its info is retained on the broker) has one live owner.
   for i in $(seq 1 60); do
     owner=$(pg_query "SELECT owner FROM hub_leases WHERE hub_id = '$SMOKE_HUB' AND expires_at > now()")
