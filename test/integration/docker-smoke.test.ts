@@ -9,25 +9,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import { decode } from '../../core/contract';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../runtime/embedded-broker';
+import { composeBin, composeConfig, yamlParser } from '../helpers/compose';
 
 const root = path.join(__dirname, '../..');
 const dockerDir = path.join(root, 'docker');
 const smokeScript = path.join(dockerDir, 'smoke.sh');
 const roundTrip = path.join(dockerDir, 'smoke', 'mqtt-roundtrip.js');
-
-interface Yaml {
-  load(text: string): unknown;
-}
-function yamlParser(): Yaml | null {
-  try {
-    return require('js-yaml') as Yaml;
-  } catch {
-    return null;
-  }
-}
-function composeBin(): string | undefined {
-  return ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].find((b) => fs.existsSync(b));
-}
 
 describe('docker smoke (docker/smoke.sh)', () => {
   it('is valid bash; WPT_SKIP_DOCKER=1 skips it outside CI and says why', () => {
@@ -60,24 +47,41 @@ describe('docker smoke (docker/smoke.sh)', () => {
       const compose = (
         yaml.load(fs.readFileSync(path.join(dockerDir, 'compose.yaml'), 'utf8')) as { services: Services }
       ).services;
-      assert.deepEqual(Object.keys(override).sort(), ['app', 'mosquitto', 'postgres']);
+      assert.deepEqual(Object.keys(override).sort(), ['app', 'mosquitto', 'orchestrator-b', 'postgres']);
       const smoke = fs.readFileSync(smokeScript, 'utf8');
       const smokeVar = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(smoke)?.[1];
       assert.deepEqual(override.mosquitto, { image: smokeVar('MOSQUITTO_IMAGE') });
       assert.deepEqual(override.postgres, { image: smokeVar('POSTGRES_IMAGE') });
       assert.deepEqual(override.app, { image: smokeVar('IMAGE'), environment: { INFLUX_URL: '' } });
+      // the cluster profile's second instance is run as app is
+      assert.deepEqual(override['orchestrator-b'], override.app);
       // what the smoke leaves out is what it cannot run here, and only that
       const started =
         /compose up -d --no-build (mosquitto postgres)\n[\s\S]*compose up -d --no-build --no-deps app/.exec(
           smoke,
         );
       assert.ok(started, 'the smoke starts mosquitto, postgres, then the app without its other dependencies');
+      assert.match(
+        smoke,
+        /^ {2}WPT_CLUSTER=1 compose --profile cluster up -d --no-build --no-deps app orchestrator-b$/m,
+        'then both instances of the cluster profile, as docker/README.md says',
+      );
       assert.deepEqual(
         Object.keys(compose)
-          .filter((s) => !['mosquitto', 'postgres', 'app'].includes(s))
+          .filter((s) => !['mosquitto', 'postgres', 'app', 'orchestrator-b'].includes(s))
           .sort(),
         ['grafana', 'influxdb'],
       );
+    });
+
+    it('publishes every host port of .env.example on loopback only, on a port the daemon picks', () => {
+      const smoke = fs.readFileSync(smokeScript, 'utf8');
+      const list = /-e 's\/\^\\\((\S+?)\\\)=\.\*\/\\1=127\.0\.0\.1:\/'/.exec(smoke)?.[1];
+      assert.ok(list, "the smoke's sed for the ports");
+      const env = fs.readFileSync(path.join(dockerDir, '.env.example'), 'utf8');
+      const ports = [...env.matchAll(/^([A-Z_]*PORT[A-Z_]*)=/gm)].map((m) => m[1] as string).sort();
+      assert.ok(ports.includes('WPT_PORT_B'));
+      assert.deepEqual(list.split('\\|').sort(), ports);
     });
 
     it('docker-compose accepts compose.yaml with the override', function () {
@@ -86,21 +90,21 @@ describe('docker smoke (docker/smoke.sh)', () => {
         console.log('      (no docker-compose binary: override validation skipped)');
         this.skip();
       }
-      const r = spawnSync(
-        bin,
-        [
-          '-f',
-          path.join(dockerDir, 'compose.yaml'),
-          '-f',
-          overrideFile,
-          '--env-file',
-          path.join(dockerDir, '.env.example'),
-          'config',
-          '-q',
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      assert.equal(r.status, 0, r.stderr || r.stdout);
+      // as the smoke runs it: without, then with the cluster profile (app + orchestrator-b)
+      const files = [path.join(dockerDir, 'compose.yaml'), overrideFile];
+      const envFile = path.join(dockerDir, '.env.example');
+      const withoutProfile = composeConfig(bin, files, envFile);
+      assert.equal(withoutProfile.services.app?.image, 'wpt-dlm:smoke');
+      const cluster = composeConfig(bin, files, envFile, {
+        profiles: ['cluster'],
+        env: { WPT_CLUSTER: '1' },
+      });
+      for (const name of ['app', 'orchestrator-b']) {
+        const s = cluster.services[name];
+        assert.equal(s?.image, 'wpt-dlm:smoke', name);
+        assert.equal(s?.environment?.INFLUX_URL, '', name);
+        assert.equal(s?.environment?.WPT_CLUSTER, '1', name);
+      }
     });
   });
 

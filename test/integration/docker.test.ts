@@ -9,23 +9,20 @@ import path from 'node:path';
 import http from 'node:http';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { MEASUREMENTS, type MeasurementName } from '../../adapters/influx';
+import {
+  composeBin,
+  composeConfig,
+  defaultServices,
+  yamlParser,
+  type ComposeFile,
+  type ComposeService,
+} from '../helpers/compose';
 
 const root = path.join(__dirname, '../..');
 const dockerDir = path.join(root, 'docker');
 const composeFile = path.join(dockerDir, 'compose.yaml');
 const envExample = path.join(dockerDir, '.env.example');
 
-interface Yaml {
-  load(text: string): unknown;
-}
-/** js-yaml as reachable from node_modules (a dependency of mocha and node-red), or null. */
-function yamlParser(): Yaml | null {
-  try {
-    return require('js-yaml') as Yaml;
-  } catch {
-    return null;
-  }
-}
 /** The names the app reads: runtime/env.ts ENV_VARS when present, else the brief's list. */
 function appEnvNames(): string[] {
   const envModule = path.join(root, 'runtime', 'env.ts');
@@ -58,18 +55,10 @@ function parseEnvFile(text: string): Map<string, string> {
   }
   return m;
 }
-interface ComposeService {
-  image?: string;
-  build?: { context: string; dockerfile: string };
-  environment?: Record<string, string | number | null>;
-  depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
-  volumes?: string[];
-}
 
 describe('docker deployment files', () => {
   it('docker-compose config accepts compose.yaml with .env.example', function () {
-    const bin = ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].find((b) => fs.existsSync(b));
+    const bin = composeBin();
     if (!bin) {
       console.log('      (no docker-compose binary: compose validation by docker-compose skipped)');
       this.skip();
@@ -89,7 +78,7 @@ describe('docker deployment files', () => {
   });
 
   describe('compose.yaml', () => {
-    let compose: { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+    let compose: ComposeFile;
     before(function () {
       const yaml = yamlParser();
       if (!yaml) {
@@ -100,13 +89,14 @@ describe('docker deployment files', () => {
     });
 
     it('has the five services, the app built from docker/Dockerfile and waiting for healthy services', () => {
-      assert.deepEqual(Object.keys(compose.services).sort(), [
-        'app',
-        'grafana',
-        'influxdb',
-        'mosquitto',
-        'postgres',
-      ]);
+      // without a profile; the `cluster` profile adds orchestrator-b and nothing else
+      assert.deepEqual(defaultServices(compose), ['app', 'grafana', 'influxdb', 'mosquitto', 'postgres']);
+      assert.deepEqual(
+        Object.entries(compose.services)
+          .filter(([, s]) => s.profiles?.length)
+          .map(([name, s]) => [name, s.profiles]),
+        [['orchestrator-b', ['cluster']]],
+      );
       const app = compose.services.app as ComposeService;
       assert.deepEqual(app.build, { context: '..', dockerfile: 'docker/Dockerfile' });
       for (const dep of ['mosquitto', 'postgres', 'influxdb']) {
@@ -118,10 +108,13 @@ describe('docker deployment files', () => {
       assert.equal(compose.services.mosquitto?.image, 'eclipse-mosquitto:2');
     });
 
-    it('sets every environment variable the app reads in the app service', () => {
+    it('sets every environment variable the app reads in the app service (and in orchestrator-b)', () => {
+      for (const name of ['app', 'orchestrator-b']) {
+        const e = compose.services[name]?.environment ?? {};
+        const missing = appEnvNames().filter((n) => !(n in e));
+        assert.deepEqual(missing, [], `variables read by the app but not set in ${name}`);
+      }
       const env = compose.services.app?.environment ?? {};
-      const missing = appEnvNames().filter((n) => !(n in env));
-      assert.deepEqual(missing, [], 'variables read by the app but not set in compose');
       assert.equal(env.WPT_USER_DIR, '/data');
       assert.match(String(env.MQTT_URL), /^mqtt:\/\/mosquitto:1883$/);
       assert.match(
@@ -173,6 +166,121 @@ describe('docker deployment files', () => {
       );
       const m = compose.services.mosquitto as ComposeService;
       assert.ok(m.volumes?.some((v) => v.startsWith('./mosquitto/entrypoint.sh:')));
+    });
+  });
+
+  // docker/README.md › Two instances (cluster mode): what docker-compose makes of the file
+  // without and with `--profile cluster`, as a user runs it (the caller's environment left out).
+  describe('compose.yaml: the cluster profile (docker-compose config)', function () {
+    this.timeout(60_000);
+    let bin: string;
+    before(function () {
+      const b = composeBin();
+      if (!b || !yamlParser()) {
+        console.log('      (no docker-compose binary or js-yaml: cluster profile checks skipped)');
+        return this.skip();
+      }
+      bin = b;
+    });
+    const config = (opts: { profiles?: string[]; env?: Record<string, string> } = {}) =>
+      composeConfig(bin, [composeFile], envExample, opts);
+    const env = (c: ComposeFile, service: string) => c.services[service]?.environment ?? {};
+    const hostPorts = (s: ComposeService | undefined) =>
+      (s?.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published}:${p.target}`));
+    /** Runs orchestrator-b's command as its container would, with a stand-in for the app. */
+    const runCommand = (s: ComposeService) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-orch-b-'));
+      try {
+        fs.mkdirSync(path.join(dir, 'dist', 'runtime'), { recursive: true });
+        fs.writeFileSync(
+          path.join(dir, 'dist', 'runtime', 'cli.js'),
+          "console.log('app started as ' + process.env.WPT_INSTANCE_ID);",
+        );
+        const [shell, flag, script] = s.command ?? [];
+        assert.equal(`${shell} ${flag}`, 'sh -c');
+        const e: Record<string, string> = { PATH: process.env.PATH ?? '' };
+        for (const [k, v] of Object.entries(s.environment ?? {})) e[k] = String(v ?? '');
+        // `$$` is compose's escape for a `$` the container's shell sees
+        return spawnSync('sh', ['-c', String(script).replaceAll('$$', '$')], {
+          cwd: dir,
+          env: e,
+          encoding: 'utf8',
+        });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+
+    it('without the profile: the same five services, one orchestrator, not in cluster mode', () => {
+      const c = config();
+      assert.deepEqual(defaultServices(c), ['app', 'grafana', 'influxdb', 'mosquitto', 'postgres']);
+      for (const [name, s] of Object.entries(c.services)) {
+        assert.notEqual(String(s.environment?.WPT_CLUSTER ?? ''), '1', `${name} in cluster mode`);
+      }
+      const a = env(c, 'app');
+      assert.equal(a.WPT_CLUSTER, '0');
+      assert.equal(a.WPT_MQTT_CLIENT_ID, 'wpt-dlm-orchestrator', 'the persistent session of before');
+      assert.deepEqual(c.services.app?.volumes, ['app-data:/data:rw']);
+      assert.deepEqual(hostPorts(c.services.app), ['1880:1880']);
+    });
+
+    it('WPT_CLUSTER=1 --profile cluster: orchestrator-b with its own instance id, client id, volume and host port', () => {
+      const c = config({ profiles: ['cluster'], env: { WPT_CLUSTER: '1' } });
+      const [a, b] = [c.services.app, c.services['orchestrator-b']];
+      assert.ok(a && b, 'app and orchestrator-b');
+      assert.deepEqual(b.profiles, ['cluster']);
+      // both in cluster mode, each its own identity
+      const [ea, eb] = [env(c, 'app'), env(c, 'orchestrator-b')];
+      assert.equal(ea.WPT_CLUSTER, '1');
+      assert.equal(eb.WPT_CLUSTER, '1');
+      assert.equal(ea.WPT_INSTANCE_ID, 'orchestrator-a');
+      assert.equal(eb.WPT_INSTANCE_ID, 'orchestrator-b');
+      assert.equal(ea.WPT_MQTT_CLIENT_ID, 'wpt-dlm-orchestrator');
+      assert.equal(eb.WPT_MQTT_CLIENT_ID, 'wpt-dlm-orchestrator-b');
+      assert.deepEqual(a.volumes, ['app-data:/data:rw']);
+      assert.deepEqual(b.volumes, ['app-b-data:/data:rw']);
+      assert.ok(c.volumes && 'app-b-data' in c.volumes);
+      assert.deepEqual(hostPorts(a), ['1880:1880']);
+      assert.deepEqual(hostPorts(b), ['1881:1880']);
+      // the same image, build, dependencies and settings: broker, database, Influx, secrets
+      assert.deepEqual(b.build, a.build);
+      assert.equal(b.image, a.image);
+      assert.deepEqual(b.depends_on, a.depends_on);
+      assert.equal(b.restart, a.restart);
+      const differ = Object.keys({ ...ea, ...eb })
+        .filter((k) => ea[k] !== eb[k])
+        .sort();
+      assert.deepEqual(differ, ['WPT_INSTANCE_ID', 'WPT_MQTT_CLIENT_ID']); // WPT_DEMO is 0 in both here
+      for (const k of [
+        'MQTT_URL',
+        'MQTT_USERNAME',
+        'MQTT_PASSWORD',
+        'DATABASE_URL',
+        'INFLUX_URL',
+        'WPT_API_TOKEN',
+      ]) {
+        assert.ok(eb[k], `${k} set for orchestrator-b`);
+      }
+      // the demo fleet runs once, with app
+      const demo = config({ profiles: ['cluster'], env: { WPT_CLUSTER: '1', WPT_DEMO: '1' } });
+      assert.equal(env(demo, 'app').WPT_DEMO, '1');
+      assert.equal(env(demo, 'orchestrator-b').WPT_DEMO, '0');
+      // orchestrator-b starts the app in cluster mode
+      const run = runCommand(b);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout.trim(), 'app started as orchestrator-b');
+    });
+
+    it('--profile cluster without WPT_CLUSTER=1: app stays single, orchestrator-b refuses to start', () => {
+      const c = config({ profiles: ['cluster'] });
+      assert.equal(env(c, 'app').WPT_CLUSTER, '0');
+      const b = c.services['orchestrator-b'];
+      assert.ok(b);
+      assert.equal(env(c, 'orchestrator-b').WPT_CLUSTER, '0', 'one variable for both instances');
+      const run = runCommand(b);
+      assert.equal(run.status, 1);
+      assert.equal(run.stdout, '', 'the app was not started');
+      assert.match(run.stderr, /^orchestrator-b: not started: WPT_CLUSTER=0, .*cluster mode \(WPT_CLUSTER=1/);
     });
   });
 

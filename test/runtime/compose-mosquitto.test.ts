@@ -155,4 +155,92 @@ describe('runtime: the compose Mosquitto (docker/mosquitto)', function () {
     const again = await login('hubs/hub_C', 'hub-c-password');
     await again.endAsync();
   });
+
+  // docker/README.md › Two instances (cluster mode): app and orchestrator-b log in with the one
+  // orchestrator account, each with its own client id and persistent session, and share vehicle
+  // telemetry through $share (docs/scaling.md, MQTT in cluster mode).
+  it('two orchestrator sessions on one account: both stay connected, $share splits vehicle telemetry', async () => {
+    if (proc?.exitCode !== null || !proc) {
+      port = await freePort();
+      await runEntrypoint();
+    }
+    const t = tools()!;
+    const pw = path.join(dir, 'data', 'passwd');
+    for (const [user, pass] of [
+      ['vehicles/ev_S', 'ev-s-password'],
+      ['hubs/hub_S', 'hub-s-password'],
+    ]) {
+      assert.equal(spawnSync(t.passwd, ['-b', pw, user!, pass!]).status, 0);
+    }
+    proc!.kill('SIGHUP');
+    await until(
+      async () => {
+        const c = await login('vehicles/ev_S', 'ev-s-password').catch(() => null);
+        await c?.endAsync();
+        return c !== null;
+      },
+      5000,
+      'the vehicle account after a reload',
+    );
+    const group = '$share/wpt-dlm/iot/vehicles/+/telemetry';
+    // as the compose file sets them: one account, two client ids, persistent sessions; MQTT
+    // 3.1.1 as the shipped flows' broker node, and MQTT 5
+    const instance = async (clientId: string, protocolVersion: 4 | 5) => {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        username: 'wpt',
+        password: 'orchestrator-pw-1',
+        clientId,
+        clean: false,
+        protocolVersion,
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      });
+      const got: string[] = [];
+      let closed = false;
+      c.on('message', (_t, p) => got.push(p.toString()));
+      c.on('close', () => (closed = true));
+      const granted = await c.subscribeAsync(group, { qos: 1 });
+      assert.deepEqual(
+        granted.map((g) => g.qos),
+        [1],
+        `${clientId}: shared subscription granted`,
+      );
+      return { c, got, closed: () => closed };
+    };
+    const a = await instance('wpt-dlm-orchestrator', 4);
+    const b = await instance('wpt-dlm-orchestrator-b', 5);
+    // a hub's account gets nothing through $share that it could not read directly
+    const hub = await login('hubs/hub_S', 'hub-s-password');
+    const spied: string[] = [];
+    hub.on('message', (_t, p) => spied.push(p.toString()));
+    await hub.subscribeAsync('$share/spy/iot/vehicles/+/telemetry', { qos: 1 });
+
+    const vehicle = await login('vehicles/ev_S', 'ev-s-password');
+    const n = 20;
+    for (let i = 0; i < n; i++) {
+      await vehicle.publishAsync('iot/vehicles/ev_S/telemetry', `m${i}`, { qos: 1 });
+    }
+    await until(() => a.got.length + b.got.length === n, 5000, 'every telemetry message delivered');
+    await new Promise((r) => setTimeout(r, 300));
+    // each message reached exactly one instance of the group, and both took a share
+    assert.equal(a.got.length + b.got.length, n);
+    assert.deepEqual([...a.got, ...b.got].sort(), Array.from({ length: n }, (_, i) => `m${i}`).sort());
+    assert.ok(a.got.length > 0 && b.got.length > 0, `split ${a.got.length}/${b.got.length}`);
+    assert.deepEqual(spied, [], 'the hub account read vehicle telemetry through $share');
+    // neither session pushed the other out (distinct client ids) …
+    assert.equal(a.closed() || b.closed(), false);
+    // … whereas a second connection with app's client id takes its session over: why
+    // orchestrator-b needs a client id of its own
+    const clash = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      username: 'wpt',
+      password: 'orchestrator-pw-1',
+      clientId: 'wpt-dlm-orchestrator',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    await until(() => a.closed(), 5000, 'the older session dropped by the broker');
+    assert.equal(b.closed(), false);
+    for (const c of [clash, b.c, hub, vehicle]) await c.endAsync();
+    a.c.end(true);
+  });
 });
