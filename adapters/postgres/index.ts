@@ -19,6 +19,8 @@ export {
   listAuditLog,
   loadState,
   loadOpenSessionsOfHubs,
+  controlsAfter,
+  lastAuditId,
   listHubs,
   listNodes,
   listVehicles,

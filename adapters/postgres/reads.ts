@@ -84,6 +84,74 @@ export async function loadState(db: Queryable): Promise<LoadedState> {
 }
 
 /**
+ * The newest audit_log id of an action at least `olderThanS` seconds old (0 when none): where
+ * a reader of later operator actions starts (the recent ones are read again: applying a
+ * setting twice changes nothing).
+ */
+export async function lastAuditId(db: Queryable, olderThanS = 0): Promise<number> {
+  const r = await db.query<{ id: string | null }>(
+    'SELECT max(id)::text AS id FROM audit_log WHERE ts <= now() - make_interval(secs => $1)',
+    [olderThanS],
+  );
+  return Number(r.rows[0]?.id ?? 0);
+}
+
+/**
+ * The entities named by the operator actions audited after `afterId` (at most `limit`
+ * actions), read as stored now — what another instance applied to them (cluster mode): their
+ * rows and the last audit id read. Deleted entities have no row.
+ */
+export async function controlsAfter(
+  db: Queryable,
+  afterId: number,
+  limit = 1000,
+): Promise<{ lastId: number; hubs: HubRow[]; nodes: NodeRow[]; vehicles: VehicleRow[] }> {
+  const a = await db.query<{
+    id: string;
+    hub_id: string | null;
+    node_id: string | null;
+    vehicle_id: string | null;
+  }>('SELECT id::text AS id, hub_id, node_id, vehicle_id FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2', [
+    afterId,
+    limit,
+  ]);
+  if (!a.rows.length) return { lastId: afterId, hubs: [], nodes: [], vehicles: [] };
+  const hubIds = new Set<string>();
+  const nodeHubs: string[] = [];
+  const nodeIds: string[] = [];
+  const vehicleIds = new Set<string>();
+  for (const r of a.rows) {
+    if (r.hub_id !== null && r.node_id !== null) {
+      nodeHubs.push(r.hub_id);
+      nodeIds.push(r.node_id);
+    } else if (r.hub_id !== null) hubIds.add(r.hub_id);
+    if (r.vehicle_id !== null) vehicleIds.add(r.vehicle_id);
+  }
+  const [hubs, nodes, vehicles] = await Promise.all([
+    hubIds.size
+      ? db.query<HubRow>(`${HUB_SELECT} WHERE hub_id = ANY($1::text[]) ORDER BY hub_id`, [[...hubIds]])
+      : { rows: [] as HubRow[] },
+    nodeIds.length
+      ? db.query<NodeRow>(
+          `${NODE_SELECT} WHERE (hub_id, node_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY hub_id, node_id`,
+          [nodeHubs, nodeIds],
+        )
+      : { rows: [] as NodeRow[] },
+    vehicleIds.size
+      ? db.query<VehicleRow>(`${VEHICLE_SELECT} WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id`, [
+          [...vehicleIds],
+        ])
+      : { rows: [] as VehicleRow[] },
+  ]);
+  return {
+    lastId: Number(a.rows[a.rows.length - 1]!.id),
+    hubs: hubs.rows,
+    nodes: nodes.rows,
+    vehicles: vehicles.rows,
+  };
+}
+
+/**
  * The open sessions of these hubs and the rows of their nodes (for the last sample's power):
  * what the twin continues when this instance takes the hubs over (cluster mode).
  */

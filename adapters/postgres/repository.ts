@@ -62,6 +62,8 @@ export {
   listVehicles,
   loadState,
   loadOpenSessionsOfHubs,
+  controlsAfter,
+  lastAuditId,
   MAX_PAGE_SIZE,
 } from './reads';
 export {

@@ -6,6 +6,7 @@
 //   commands.ts + operator-input.ts + operator.ts (operator commands), watch.ts (cluster mode:
 //   the hubs watched here), twin.ts (the façade).
 export { Twin, type ApplyOptions } from './twin';
+export type { ControlRecords } from './operator';
 export { sessionIdOf } from './sessions';
 export { hubDlmEventOf } from './hubs';
 export { sessionView } from './views';

@@ -14,6 +14,7 @@ import { checkActor, parseCommand } from './operator-input';
 import { endSession } from './sessions';
 import { removeNode, type TwinState } from './state';
 import { classifyVehicle } from './vehicle-soc';
+import type { HubRecord, NodeRecord, VehicleRecord } from './records';
 import type { SessionView } from './view-types';
 import { hubView, nodeView, vehicleView } from './views';
 
@@ -310,6 +311,11 @@ function vehicleDelete(c: Ctx, cmd: Cmd<'vehicle-delete'>): OperatorResult {
 function sessionEnd(c: Ctx, cmd: Cmd<'session-end'>): OperatorResult {
   const n = needNode(c.st, cmd.hub_id, cmd.node_id);
   const s = n.session;
+  if (!s && !n.hub.watched)
+    // Cluster mode: only the hub's owner counts its sessions (watch.ts).
+    throw new TwinConflict(
+      `hub ${cmd.hub_id} is handled by another instance (cluster mode): end the session on the instance that owns it`,
+    );
   if (!s) throw new TwinNotFound(`node ${cmd.hub_id}/${cmd.node_id} has no open session`);
   const open = c.out.length;
   endSession(c.st, n, 'operator', s.lastSampleTs ?? c.nowMs, c.nowMs, c.out);
@@ -378,4 +384,81 @@ export function operate(
       break;
   }
   return { changes: c.out, result };
+}
+
+/** Operator settings as stored (restore records); ids name the entities, the rest is applied. */
+export interface ControlRecords {
+  readonly hubs?: readonly HubRecord[];
+  readonly nodes?: readonly NodeRecord[];
+  readonly vehicles?: readonly VehicleRecord[];
+}
+
+/**
+ * Cluster mode: operator settings another instance applied (read back from PostgreSQL, where
+ * every instance writes them) applied here too, with the changes an operator command makes
+ * (hub-upserted, node-upserted with a maintenance transition, vehicle-upserted and its SoC
+ * class), but no audit (the instance that took the command audited it). Entities unknown here
+ * are skipped; settings equal to this twin's change nothing. Only the operator's settings are
+ * taken: hub active and capacity override; node maintenance and max power override; vehicle
+ * profile and priority; registrations.
+ */
+export function syncControls(st: TwinState, r: ControlRecords, nowMs: number): TwinChange[] {
+  if (!isNum(nowMs)) throw new TwinInputError('nowMs must be a finite number');
+  const c: Ctx = { st, actor: 'cluster', nowMs, out: [], note: null };
+  for (const x of r.hubs ?? []) {
+    const h = st.hubs.get(x.hubId);
+    if (!h) continue;
+    const before = hubSettings(h);
+    const previous = hubView(h);
+    if (typeof x.active === 'boolean') h.active = x.active;
+    if (x.capacityOverride !== undefined) {
+      const o = x.capacityOverride;
+      h.capacityOverride =
+        o && isNum(o.kw) && o.kw >= 0
+          ? Object.freeze({ kw: o.kw, fromMs: o.fromMs ?? null, untilMs: o.untilMs ?? null })
+          : null;
+    }
+    if (typeof x.registered === 'boolean') h.registered = x.registered;
+    hubChanged(c, h, before, previous);
+  }
+  for (const x of r.nodes ?? []) {
+    const n = st.node(x.hubId, x.nodeId);
+    if (!n) continue;
+    const before = nodeSettings(n);
+    const previous = nodeView(n);
+    const effectiveBefore = maintenanceOf(n);
+    if (typeof x.operatorMaintenance === 'boolean') n.operatorMaintenance = x.operatorMaintenance;
+    if (x.maxPowerOverrideKw !== undefined)
+      n.maxPowerOverrideKw =
+        isNum(x.maxPowerOverrideKw) && x.maxPowerOverrideKw >= 0 ? x.maxPowerOverrideKw : null;
+    if (typeof x.registered === 'boolean') n.registered = x.registered;
+    nodeChanged(c, n, before, previous);
+    if (maintenanceOf(n) !== effectiveBefore) {
+      emitNodeState(n, n.state, effectiveBefore, nowMs, c.out);
+      if (!effectiveBefore) clearAssignment(st, n, 'maintenance', nowMs, c.out);
+    }
+  }
+  for (const x of r.vehicles ?? []) {
+    const v = st.vehicles.get(x.vehicleId);
+    if (!v) continue;
+    const before = vehicleSettings(v);
+    if (x.model !== undefined) v.model = x.model ?? null;
+    if (x.manufacturer !== undefined) v.manufacturer = x.manufacturer ?? null;
+    if (x.driver !== undefined) v.driver = x.driver ?? null;
+    if (x.batteryKwh !== undefined)
+      v.batteryKwh = isNum(x.batteryKwh) && x.batteryKwh > 0 ? x.batteryKwh : null;
+    const priorityChanged = typeof x.priority === 'boolean' && x.priority !== v.priority;
+    if (typeof x.priority === 'boolean') v.priority = x.priority;
+    if (typeof x.registered === 'boolean') v.registered = x.registered;
+    if (!same(before, vehicleSettings(v)))
+      c.out.push({
+        type: 'vehicle-upserted',
+        ts: nowMs,
+        vehicleId: v.vehicleId,
+        created: false,
+        vehicle: vehicleView(v),
+      });
+    if (priorityChanged) classifyVehicle(st, v, nowMs, c.out);
+  }
+  return c.out;
 }

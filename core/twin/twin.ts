@@ -15,7 +15,7 @@ import { openSessionViews, TwinState } from './state';
 import { tick } from './tick';
 import { unwatchHub, watchHub, watchOwnedOnly } from './watch';
 import { applyVehicleTelemetry } from './vehicles';
-import { operate } from './operator';
+import { operate, syncControls, type ControlRecords } from './operator';
 import type { OperatorCommand, OperatorResult, OperatorResults } from './commands';
 import type { HubView, NodeView, SessionView, VehicleProfile, VehicleView } from './view-types';
 import { hubAvailable } from './entities';
@@ -245,6 +245,14 @@ export class Twin {
   /** Stops watching hubId (another instance owns it): its open sessions are dropped unreported. */
   unwatch(hubId: string): void {
     unwatchHub(this.st, hubId);
+  }
+
+  /**
+   * Cluster mode: operator settings another instance applied (as stored in PostgreSQL) applied
+   * here too, with the changes an operator command makes but no audit. See operator.ts.
+   */
+  syncControls(records: ControlRecords, nowMs: number): TwinChange[] {
+    return syncControls(this.st, records, nowMs);
   }
 
   /** Is hubId watched here (always, unless watchOwnedOnly ran)? Unknown hub: false. */

@@ -1,7 +1,7 @@
 // What a WPT-DLM node finds in an incoming message: a decoded contract message (msg.wpt,
 // set by wpt-decode), or raw MQTT (topic + payload) to decode here.
 import type { NodeMessage } from './node-red';
-import type { SessionRecord } from '../../core/twin';
+import type { ControlRecords, SessionRecord } from '../../core/twin';
 import { decode, isInboundMessage, type DecodeResult, type InboundMessage } from '../../core/contract';
 
 export type InboundResult = ({ ok: true; msg: InboundMessage } | Exclude<DecodeResult, { ok: true }>) & {
@@ -44,4 +44,23 @@ export function isWatchOrder(x: unknown): x is WatchOrder {
             Array.isArray((w as { sessions?: unknown }).sessions),
         )))
   );
+}
+
+/**
+ * Cluster mode, from wpt-subscriptions to wpt-twin (msg.controls): operator settings another
+ * instance applied, as stored (Twin.syncControls).
+ */
+export function isControlRecords(x: unknown): x is ControlRecords {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
+  const list = (v: unknown, ...ids: string[]) =>
+    v === undefined ||
+    (Array.isArray(v) &&
+      v.every(
+        (r: unknown) =>
+          typeof r === 'object' &&
+          r !== null &&
+          ids.every((k) => typeof (r as Record<string, unknown>)[k] === 'string'),
+      ));
+  return list(o.hubs, 'hubId') && list(o.nodes, 'hubId', 'nodeId') && list(o.vehicles, 'vehicleId');
 }

@@ -6,9 +6,12 @@
 // started (again at each deploy: the `mqtt in` may be new). Cluster mode: vehicle telemetry
 // as a shared subscription, and per hub this instance acquires, first its open sessions
 // from PostgreSQL to the twin, then its topics; per hub lost or released, first its topics
-// off, then the twin stops watching it.
+// off, then the twin stops watching it. Also in cluster mode, the operator settings other
+// instances applied (read from PostgreSQL after each new audit record, every `syncMs`) go to
+// the twin (msg.controls), so that an operator command taken by any instance acts on the DLM
+// of the hub's owner.
 import type { Node, NodeAPI, NodeMessage, Props } from '../lib/node-red';
-import { configNode } from '../lib/node-red';
+import { configNode, num } from '../lib/node-red';
 import type { ClusterConfigNode, PostgresNode } from '../lib/config-nodes';
 import type { WatchOrder } from '../lib/messages';
 import {
@@ -20,8 +23,8 @@ import {
   type Subscription,
 } from '../../core/cluster';
 import type { SessionRecord } from '../../core/twin';
-import { loadOpenSessionsOfHubs } from '../../adapters/postgres';
-import { sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
+import { controlsAfter, lastAuditId, loadOpenSessionsOfHubs } from '../../adapters/postgres';
+import { loadedStateToSnapshot, sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
 
 const ns = 'wpt-subscriptions';
 
@@ -40,6 +43,7 @@ export = function register(RED: NodeAPI): void {
       ({ topic: subs.map((s) => ({ topic: s.topic, qos: s.qos })), action }) as unknown as NodeMessage;
     const toMqtt = (m: NodeMessage) => node.send([m, null]);
     const toTwin = (w: WatchOrder) => node.send([null, { topic: 'twin/watch', watch: w } as NodeMessage]);
+    const syncMs = Math.max(200, num(def.syncMs, 1000));
 
     if (!cluster) {
       const subs = singleSubscriptions();
@@ -131,9 +135,47 @@ export = function register(RED: NodeAPI): void {
       status();
     };
     RED.events.on('flows:started', onStarted);
+
+    // Operator settings of the other instances: after each audit record newer than the last
+    // one read, the settings of the entities it names, as stored now (rows of this instance's
+    // own commands come back too: equal settings change nothing).
+    let lastAudit: number | null = null;
+    let syncing = false;
+    let syncFailed = false;
+    const sync = async () => {
+      if (syncing || closed || !pg?.pool || !begun) return;
+      syncing = true;
+      try {
+        await pg.ready;
+        // At the first read, the actions of the last minute again: one taken by another
+        // instance between this twin's restore and now is not missed.
+        lastAudit ??= await lastAuditId(pg.pool, 60);
+        const r = await controlsAfter(pg.pool, lastAudit);
+        lastAudit = r.lastId;
+        if (syncFailed) node.log(RED._(`${ns}.log.sync-back`));
+        syncFailed = false;
+        if (closed || !(r.hubs.length || r.nodes.length || r.vehicles.length)) return;
+        const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
+        node.send([
+          null,
+          {
+            topic: 'twin/controls',
+            controls: { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles },
+          } as NodeMessage,
+        ]);
+      } catch (err) {
+        if (!syncFailed) node.warn(RED._(`${ns}.errors.sync`, { message: (err as Error).message }));
+        syncFailed = true;
+      } finally {
+        syncing = false;
+      }
+    };
+    const syncTimer = pg?.pool ? setInterval(() => void sync(), syncMs) : null;
+
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       offCycle();
+      if (syncTimer) clearInterval(syncTimer);
       RED.events.removeListener('flows:started', onStarted);
       done();
     });

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, Props, SendFn } fro
 import { configNode, num } from '../lib/node-red';
 import type { FleetNode } from '../lib/config-nodes';
 import { nodeStatus, compact } from '../lib/status';
-import { inboundOf, isWatchOrder } from '../lib/messages';
+import { inboundOf, isControlRecords, isWatchOrder } from '../lib/messages';
 import { TwinInputError, type TwinChange } from '../../core/twin';
 import { isOperatorCommand } from '../lib/api';
 import { runCommand } from './commands';
@@ -134,6 +134,13 @@ export = function register(RED: NodeAPI): void {
             node.error(err);
           }
         }
+        status.refresh();
+        return done();
+      }
+      if (msg.controls !== undefined) {
+        // Cluster mode (wpt-subscriptions): operator settings another instance applied.
+        if (!isControlRecords(msg.controls)) return done(new Error(RED._(`${ns}.errors.controls`)));
+        emit(fleet.twin.syncControls(msg.controls, now));
         status.refresh();
         return done();
       }

@@ -3,7 +3,7 @@
 // requests; only the owner hears its telemetry. A single twin that hears everything is the
 // reference: sessions handed over between the two come out as the single twin counts them.
 import assert from 'node:assert/strict';
-import { Twin, type SessionView, type TwinChange } from '../../core/twin';
+import { Twin, TwinConflict, type SessionView, type TwinChange } from '../../core/twin';
 import { Feed, T0, ofType, types } from './twin-feed';
 
 const S = 1000;
@@ -136,5 +136,91 @@ describe('core/twin: hubs watched in cluster mode (watch.ts)', () => {
     restored.watchOwnedOnly();
     assert.equal(restored.stats().openSessions, 0);
     assert.equal(restored.isWatched('h'), false);
+  });
+});
+
+describe('core/twin: operator settings of another instance (syncControls)', () => {
+  /** Two instances that heard the same fleet: `a` takes the operator's commands. */
+  function pair(): { a: Feed; b: Feed } {
+    const a = new Feed();
+    const b = new Feed();
+    for (const f of [a, b]) {
+      f.site('h', 2, T0, 140);
+      f.nodeStatus('h', 'node_01', 'charging', 'v1', T0 + 1);
+      f.vehicle('v1', 30, T0 + 2);
+    }
+    return { a, b };
+  }
+  /** What PostgreSQL hands back: a's records of the entities named. */
+  const recordsOf = (t: Twin) => {
+    const s = t.snapshot();
+    return { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles };
+  };
+  const withoutAudit = (cs: readonly TwinChange[]) => types(cs).filter((x) => x !== 'operator-action');
+
+  const commands: Array<[string, object]> = [
+    ['hub-active', { op: 'hub-active', hub_id: 'h', active: false }],
+    [
+      'hub-capacity-override',
+      { op: 'hub-capacity-override', hub_id: 'h', override: { kw: 60, from_ms: T0 } },
+    ],
+    ['node-maintenance', { op: 'node-maintenance', hub_id: 'h', node_id: 'node_02', maintenance: true }],
+    ['node-max-power-override', { op: 'node-max-power-override', hub_id: 'h', node_id: 'node_01', kw: 20 }],
+    [
+      'vehicle priority',
+      { op: 'vehicle-upsert', vehicle_id: 'v1', priority: true, battery_capacity_kwh: 77 },
+    ],
+  ];
+  for (const [name, cmd] of commands) {
+    it(`${name}: the other instance makes the same changes (no audit) and ends with the same settings`, () => {
+      const { a, b } = pair();
+      const done = a.twin.operate(cmd, 'ann', T0 + 5 * S);
+      const synced = b.twin.syncControls(recordsOf(a.twin), T0 + 6 * S);
+      assert.deepEqual(types(synced), withoutAudit(done.changes));
+      assert.deepEqual(
+        recordsOf(b.twin).hubs.map((h) => [h.active, h.capacityOverride]),
+        recordsOf(a.twin).hubs.map((h) => [h.active, h.capacityOverride]),
+      );
+      assert.deepEqual(
+        b.twin.nodesOf('h').map((n) => [n.operatorMaintenance, n.maxPowerOverrideKw]),
+        a.twin.nodesOf('h').map((n) => [n.operatorMaintenance, n.maxPowerOverrideKw]),
+      );
+      assert.deepEqual(
+        [b.twin.vehicle('v1')?.priority, b.twin.vehicle('v1')?.batteryKwh],
+        [a.twin.vehicle('v1')?.priority, a.twin.vehicle('v1')?.batteryKwh],
+      );
+      // Applied again (the next poll sees the same rows): nothing more.
+      assert.deepEqual(b.twin.syncControls(recordsOf(a.twin), T0 + 7 * S), []);
+    });
+  }
+
+  it('skips entities it does not know and takes only the operator’s settings', () => {
+    const { b } = pair();
+    const changes = b.twin.syncControls(
+      {
+        hubs: [
+          { hubId: 'other', active: false },
+          { hubId: 'h', maxGridCapacityKw: 1, state: 'offline' },
+        ],
+        nodes: [{ hubId: 'h', nodeId: 'nx', operatorMaintenance: true }],
+        vehicles: [{ vehicleId: 'vx', priority: true }],
+      },
+      T0 + 5 * S,
+    );
+    assert.deepEqual(changes, []);
+    assert.equal(b.twin.hub('other'), undefined);
+    assert.equal(b.twin.hub('h')?.maxGridCapacityKw, 140);
+    assert.equal(b.twin.hub('h')?.state, 'online');
+  });
+
+  it('session-end on an instance that does not watch the hub says where to send it (409)', () => {
+    const f = new Feed();
+    f.twin.watchOwnedOnly();
+    f.site('h', 1, T0);
+    f.nodeStatus('h', 'node_01', 'charging', 'v1', T0 + 1);
+    assert.throws(
+      () => f.twin.operate({ op: 'session-end', hub_id: 'h', node_id: 'node_01' }, 'ann', T0 + 2),
+      (e: unknown) => e instanceof TwinConflict && /owns it/.test(e.message),
+    );
   });
 });

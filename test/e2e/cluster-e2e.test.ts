@@ -6,7 +6,8 @@
 // publishes after a newer one did (owner_epoch grows per hub in the order events arrive); the
 // killed instance, started again, gets its hubs back (restored and RESYNCed). The traffic is
 // shared: each hub's node telemetry reaches its owner only, and a charging session goes on
-// through a takeover as one session (same id, its energy growing from what was stored).
+// through a takeover as one session (same id, its energy growing from what was stored). An
+// operator command taken by an instance that does not own the hub acts on the owner's DLM.
 // Needs the CI services (MQTT_URL: an external MQTT 5 broker, DATABASE_URL): cluster mode
 // refuses the embedded ones, so the test is skipped without them.
 import assert from 'node:assert/strict';
@@ -192,7 +193,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
     await sleep(500);
     const telemetryBefore = await Promise.all(runtimes.map(telemetryIn));
     published = 0;
-    await sleep(4000);
+    await sleep(6000);
     const telemetryAfter = await Promise.all(runtimes.map(telemetryIn));
     const publishedInWindow = published;
     observer.off('message', countTelemetry);
@@ -200,11 +201,13 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
     const received = telemetryAfter.map((n, i) => n - telemetryBefore[i]!);
     const total = received.reduce((a, b) => a + b, 0);
     console.log(
-      `      node telemetry in 4 s: ${publishedInWindow} published, received ${received.join(' + ')} = ${total} by the three instances`,
+      `      node telemetry in 6 s: ${publishedInWindow} published, received ${received.join(' + ')} = ${total} by the three instances`,
     );
     assert.ok(publishedInWindow > 0);
     assert.ok(
-      total <= publishedInWindow * 1.3 + 10 && total >= publishedInWindow * 0.7 - 10,
+      // The counters are read a moment apart from the observer's window: edges of about a
+      // second of traffic. Without sharing it would be 3 × the published count.
+      total <= publishedInWindow * 1.5 + 30 && total >= publishedInWindow * 0.6 - 30,
       `each message once in all: ${total} received for ${publishedInWindow} published`,
     );
     const owning = await owners();
@@ -228,6 +231,53 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       'an open session with energy at n1 of every hub',
       { every: 250 },
     );
+
+    // An operator puts n1 of a hub (charging) into maintenance through an instance that does not
+    // own it: the owner, which alone allocates for the hub, sends n1 its limit 0 (NODE_MAINTENANCE).
+    {
+      const o = await owners();
+      const target = hubIds[0]!;
+      const owner = ids.indexOf(o.get(target)!.owner);
+      const via = runtimes[(owner + 1) % 3]!;
+      const commandAt = Date.now();
+      const put = (on: boolean) =>
+        fetch(`${via.url}/api/nodes/${target}/n1/maintenance`, {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${via.apiToken}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ maintenance: on }),
+        });
+      assert.equal((await put(true)).status, 200);
+      await until(
+        () =>
+          (seen.get(target) ?? []).some(
+            (e) =>
+              e.at > commandAt &&
+              e.affected_node_id === 'n1' &&
+              e.new_limit === 0 &&
+              e.trigger_reason === 'NODE_MAINTENANCE' &&
+              e.owner_epoch === Number(o.get(target)!.epoch),
+          ),
+        10000,
+        `NODE_MAINTENANCE for ${target}/n1 from its owner ${ids[owner]} after the command on another instance`,
+        { every: 100, detail: () => (seen.get(target) ?? []).filter((e) => e.at > commandAt) },
+      );
+      console.log(
+        `      maintenance taken by another instance acted on the owner's DLM after ${Date.now() - commandAt} ms`,
+      );
+      // Back in service: the owner gives n1 a limit again (no hub is left at 0 everywhere,
+      // which would hold a later takeover's increases for a delivery window: restart.ts).
+      const offAt = Date.now();
+      assert.equal((await put(false)).status, 200);
+      await until(
+        () =>
+          (seen.get(target) ?? []).some(
+            (e) => e.at > offAt && e.affected_node_id === 'n1' && e.new_limit > 0,
+          ),
+        10000,
+        `${target}/n1 back in service at its owner`,
+        { every: 100, detail: () => (seen.get(target) ?? []).filter((e) => e.at > offAt) },
+      );
+    }
 
     // kill -9 of the instance owning the most hubs.
     const before = await owners();
@@ -342,8 +392,9 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
 
     const all = [...seen.values()].flat();
     assert.ok(all.length > 0);
-    assert.ok(
-      all.every((e) => typeof e.owner_epoch === 'number' && e.owner_epoch >= 1),
+    assert.deepEqual(
+      all.filter((e) => !(typeof e.owner_epoch === 'number' && e.owner_epoch >= 1)),
+      [],
       'every event carries owner_epoch',
     );
     // dlm_events keeps it (005_owner_epoch): every row of ours has one, and the REST API shows,

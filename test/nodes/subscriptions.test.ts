@@ -11,7 +11,16 @@ import type { NodeAPI } from 'node-red';
 import { nr } from '../helpers/node-red';
 import { createTestDatabase, mqttUrl } from '../helpers/services';
 import { until } from '../helpers/wait';
-import { createPool, migrate, upsertHubs, upsertNodes, upsertSessions } from '../../adapters/postgres';
+import {
+  createPool,
+  insertAuditLog,
+  migrate,
+  upsertHubControls,
+  upsertHubs,
+  upsertNodeControls,
+  upsertNodes,
+  upsertSessions,
+} from '../../adapters/postgres';
 
 const subscriptionsNode = require('../../nodes/wpt-subscriptions/wpt-subscriptions');
 const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
@@ -195,6 +204,77 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
     await pub.publishAsync(tel(hubA), '{}', { qos: 1 });
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(!got.slice(before).some((m) => m.topic === tel(hubA)), 'a hub released is no longer heard');
+  });
+
+  it('cluster mode: operator settings another instance stored reach the twin (msg.controls) after their audit record', async () => {
+    const db = await createTestDatabase();
+    const pool = createPool({ connectionString: db });
+    try {
+      await migrate(pool);
+      await upsertHubs(pool, [{ hub_id: hubA, max_grid_capacity_kw: 100, state: 'online' }]);
+      await upsertNodes(pool, [{ hub_id: hubA, node_id: 'n1', max_power_kw: 50, state: 'idle' }]);
+      // An action of two minutes ago: before this instance started, not read again.
+      await insertAuditLog(pool, [
+        {
+          event_key: `old-${tag}`,
+          ts: new Date(Date.now() - 120000),
+          actor: 'ann',
+          op: 'hub-active',
+          hub_id: hubA,
+        },
+      ]);
+      fake.owned = [];
+      await nr.load(
+        [subscriptionsNode, mqttNodes, postgresNode, fakeClusterNode],
+        [
+          ...flow(url, `wpt-subs-4-${tag}`, { postgres: 'p', syncMs: 200 }, true),
+          { id: 'p', type: 'wpt-postgres', url: db },
+        ],
+      );
+      const twin = collect('twin');
+      await until(() => twin.length >= 1, 5000, 'ownedOnly');
+      await new Promise((r) => setTimeout(r, 600));
+      assert.deepEqual(
+        twin.filter((m) => m.controls !== undefined),
+        [],
+        'nothing before a new action',
+      );
+      // Another instance takes two commands: the settings first, then the audit records.
+      await upsertHubControls(pool, [{ hub_id: hubA, is_active: false, capacity_override_kw: 30 }]);
+      await upsertNodeControls(pool, [{ hub_id: hubA, node_id: 'n1', operator_maintenance: true }]);
+      await insertAuditLog(pool, [
+        { event_key: `a1-${tag}`, ts: new Date(), actor: 'bob', op: 'hub-active', hub_id: hubA },
+        {
+          event_key: `a2-${tag}`,
+          ts: new Date(),
+          actor: 'bob',
+          op: 'node-maintenance',
+          hub_id: hubA,
+          node_id: 'n1',
+        },
+      ]);
+      await until(() => twin.some((m) => m.controls !== undefined), 5000, 'the settings to the twin');
+      const c = twin.find((m) => m.controls !== undefined)!.controls as {
+        hubs: Array<Record<string, unknown>>;
+        nodes: Array<Record<string, unknown>>;
+        vehicles: unknown[];
+      };
+      assert.deepEqual(
+        c.hubs.map((h) => [h.hubId, h.active, (h.capacityOverride as { kw?: number } | null)?.kw]),
+        [[hubA, false, 30]],
+      );
+      assert.deepEqual(
+        c.nodes.map((n) => [n.hubId, n.nodeId, n.operatorMaintenance]),
+        [[hubA, 'n1', true]],
+      );
+      assert.deepEqual(c.vehicles, []);
+      // Read once: no repeat without a new action.
+      const n = twin.length;
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(twin.length, n);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('cluster mode: vehicle telemetry reaches one instance of the share group', async function () {
