@@ -21,6 +21,7 @@ export {
   loadOpenSessionsOfHubs,
   controlsAfter,
   lastAuditId,
+  nodeTelemetryAfter,
   listHubs,
   listNodes,
   listVehicles,

@@ -152,6 +152,44 @@ export async function controlsAfter(
 }
 
 /**
+ * Node telemetry as stored (power, limit, vehicle, time) of the nodes whose rows changed after
+ * `since` (all when null), but not of `exceptHubs`; and the newest updated_at read, the next
+ * `since` (cluster mode: the live values of hubs another instance owns).
+ */
+export async function nodeTelemetryAfter(
+  db: Queryable,
+  since: Date | null,
+  exceptHubs: readonly string[],
+): Promise<{
+  until: Date | null;
+  rows: Array<{
+    hub_id: string;
+    node_id: string;
+    power_kw: number | null;
+    power_limit_kw: number | null;
+    current_vehicle_id: string | null;
+    last_seen: Date | null;
+  }>;
+}> {
+  const r = await db.query<{
+    hub_id: string;
+    node_id: string;
+    power_kw: number | null;
+    power_limit_kw: number | null;
+    current_vehicle_id: string | null;
+    last_seen: Date | null;
+    updated_at: Date;
+  }>(
+    `SELECT hub_id, node_id, power_kw, power_limit_kw, current_vehicle_id, last_seen, updated_at FROM nodes
+      WHERE ($1::timestamptz IS NULL OR updated_at > $1) AND hub_id <> ALL($2::text[]) AND last_seen IS NOT NULL`,
+    [since, [...exceptHubs]],
+  );
+  let until = since;
+  for (const x of r.rows) if (until === null || x.updated_at > until) until = x.updated_at;
+  return { until, rows: r.rows };
+}
+
+/**
  * The open sessions of these hubs and the rows of their nodes (for the last sample's power):
  * what the twin continues when this instance takes the hubs over (cluster mode).
  */

@@ -64,6 +64,7 @@ export {
   loadOpenSessionsOfHubs,
   controlsAfter,
   lastAuditId,
+  nodeTelemetryAfter,
   MAX_PAGE_SIZE,
 } from './reads';
 export {

@@ -13,7 +13,7 @@ import type { SessionRecord, TwinSnapshot } from './records';
 import { restoreState, snapshotOf } from './restore';
 import { openSessionViews, TwinState } from './state';
 import { tick } from './tick';
-import { unwatchHub, watchHub, watchOwnedOnly } from './watch';
+import { applyRemoteTelemetry, unwatchHub, watchHub, watchOwnedOnly, type RemoteTelemetry } from './watch';
 import { applyVehicleTelemetry } from './vehicles';
 import { operate, syncControls, type ControlRecords } from './operator';
 import type { OperatorCommand, OperatorResult, OperatorResults } from './commands';
@@ -253,6 +253,14 @@ export class Twin {
    */
   syncControls(records: ControlRecords, nowMs: number): TwinChange[] {
     return syncControls(this.st, records, nowMs);
+  }
+
+  /**
+   * Cluster mode: node telemetry of hubs watched elsewhere, as their owners stored it (views
+   * only: no change is reported). Returns how many nodes were updated. See watch.ts.
+   */
+  applyRemoteTelemetry(rows: readonly RemoteTelemetry[]): number {
+    return applyRemoteTelemetry(this.st, rows);
   }
 
   /** Is hubId watched here (always, unless watchOwnedOnly ran)? Unknown hub: false. */

@@ -53,3 +53,42 @@ export function unwatchHub(st: TwinState, hubId: string): void {
   hub.stale = false;
   for (const node of hub.nodes.values()) dropSession(st, node);
 }
+
+/** A node's last telemetry as its hub's owner stored it (cluster mode: PostgreSQL's node row). */
+export interface RemoteTelemetry {
+  readonly hubId: string;
+  readonly nodeId: string;
+  /** Time of that telemetry (epoch ms). */
+  readonly ts: number;
+  readonly powerKw: number | null;
+  readonly powerLimitKw: number | null;
+  readonly vehicleId: string | null;
+}
+
+/**
+ * Cluster mode: the live values of hubs watched elsewhere, as their owners store them, so that
+ * this instance's views (REST, dashboard, recommendations) show every hub's load. Only for
+ * nodes of hubs not watched here, and only when newer than what this twin has; reports no
+ * change (nothing to store or allocate: the owner did both). Voltage and current are not
+ * stored: 0. Returns how many nodes were updated.
+ */
+export function applyRemoteTelemetry(st: TwinState, rows: readonly RemoteTelemetry[]): number {
+  let n = 0;
+  for (const r of rows) {
+    const node = st.node(r.hubId, r.nodeId);
+    if (!node || node.hub.watched || !Number.isFinite(r.ts)) continue;
+    if (node.telemetry !== null && node.telemetry.ts >= r.ts) continue;
+    node.telemetry = Object.freeze({
+      ts: r.ts,
+      voltage: 0,
+      current: 0,
+      powerKw: r.powerKw ?? 0,
+      powerLimitKw: r.powerLimitKw ?? 0,
+      isOccupied: r.vehicleId !== null,
+      vehicleId: r.vehicleId,
+      soc: null,
+    });
+    n++;
+  }
+  return n;
+}

@@ -1,7 +1,7 @@
 // What a WPT-DLM node finds in an incoming message: a decoded contract message (msg.wpt,
 // set by wpt-decode), or raw MQTT (topic + payload) to decode here.
 import type { NodeMessage } from './node-red';
-import type { ControlRecords, SessionRecord } from '../../core/twin';
+import type { ControlRecords, RemoteTelemetry, SessionRecord } from '../../core/twin';
 import { decode, isInboundMessage, type DecodeResult, type InboundMessage } from '../../core/contract';
 
 export type InboundResult = ({ ok: true; msg: InboundMessage } | Exclude<DecodeResult, { ok: true }>) & {
@@ -63,4 +63,24 @@ export function isControlRecords(x: unknown): x is ControlRecords {
           ids.every((k) => typeof (r as Record<string, unknown>)[k] === 'string'),
       ));
   return list(o.hubs, 'hubId') && list(o.nodes, 'hubId', 'nodeId') && list(o.vehicles, 'vehicleId');
+}
+
+/** Cluster mode, from wpt-subscriptions to wpt-twin (msg.remote): node telemetry stored by other instances. */
+export function isRemoteTelemetry(x: unknown): x is RemoteTelemetry[] {
+  const n = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+  return (
+    Array.isArray(x) &&
+    x.every((r: unknown) => {
+      if (typeof r !== 'object' || r === null) return false;
+      const o = r as Record<string, unknown>;
+      return (
+        typeof o.hubId === 'string' &&
+        typeof o.nodeId === 'string' &&
+        typeof o.ts === 'number' &&
+        n(o.powerKw) &&
+        n(o.powerLimitKw) &&
+        (o.vehicleId === null || typeof o.vehicleId === 'string')
+      );
+    })
+  );
 }

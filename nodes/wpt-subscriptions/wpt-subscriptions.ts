@@ -9,7 +9,8 @@
 // off, then the twin stops watching it. Also in cluster mode, the operator settings other
 // instances applied (read from PostgreSQL after each new audit record, every `syncMs`) go to
 // the twin (msg.controls), so that an operator command taken by any instance acts on the DLM
-// of the hub's owner.
+// of the hub's owner; and the node telemetry the owners of the other hubs store (msg.remote),
+// so that this instance's REST API, dashboard and recommendations show every hub's load.
 import type { Node, NodeAPI, NodeMessage, Props } from '../lib/node-red';
 import { configNode, num } from '../lib/node-red';
 import type { ClusterConfigNode, PostgresNode } from '../lib/config-nodes';
@@ -23,10 +24,17 @@ import {
   type Subscription,
 } from '../../core/cluster';
 import type { SessionRecord } from '../../core/twin';
-import { controlsAfter, lastAuditId, loadOpenSessionsOfHubs } from '../../adapters/postgres';
+import {
+  controlsAfter,
+  lastAuditId,
+  loadOpenSessionsOfHubs,
+  nodeTelemetryAfter,
+} from '../../adapters/postgres';
 import { loadedStateToSnapshot, sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
 
 const ns = 'wpt-subscriptions';
+/** The read of other instances' node telemetry overlaps the previous one by this much (ms). */
+const REMOTE_OVERLAP_MS = 5000;
 
 export = function register(RED: NodeAPI): void {
   function WptSubscriptionsNode(this: Node, def: Props): void {
@@ -140,6 +148,7 @@ export = function register(RED: NodeAPI): void {
     // one read, the settings of the entities it names, as stored now (rows of this instance's
     // own commands come back too: equal settings change nothing).
     let lastAudit: number | null = null;
+    let remoteSince: Date | null = null;
     let syncing = false;
     let syncFailed = false;
     const sync = async () => {
@@ -154,15 +163,40 @@ export = function register(RED: NodeAPI): void {
         lastAudit = r.lastId;
         if (syncFailed) node.log(RED._(`${ns}.log.sync-back`));
         syncFailed = false;
-        if (closed || !(r.hubs.length || r.nodes.length || r.vehicles.length)) return;
-        const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
-        node.send([
-          null,
-          {
-            topic: 'twin/controls',
-            controls: { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles },
-          } as NodeMessage,
-        ]);
+        if (!closed && (r.hubs.length || r.nodes.length || r.vehicles.length)) {
+          const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
+          node.send([
+            null,
+            {
+              topic: 'twin/controls',
+              controls: { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles },
+            } as NodeMessage,
+          ]);
+        }
+        // The live values of the hubs other instances own, as they store them (the window
+        // overlaps the last one by REMOTE_OVERLAP_MS: a row committed late is not missed; the
+        // twin takes only what is newer than it has).
+        const t = await nodeTelemetryAfter(
+          pg.pool,
+          remoteSince && new Date(remoteSince.getTime() - REMOTE_OVERLAP_MS),
+          [...watched],
+        );
+        remoteSince = t.until;
+        if (!closed && t.rows.length)
+          node.send([
+            null,
+            {
+              topic: 'twin/remote',
+              remote: t.rows.map((x) => ({
+                hubId: x.hub_id,
+                nodeId: x.node_id,
+                ts: x.last_seen!.getTime(),
+                powerKw: x.power_kw,
+                powerLimitKw: x.power_limit_kw,
+                vehicleId: x.current_vehicle_id,
+              })),
+            } as NodeMessage,
+          ]);
       } catch (err) {
         if (!syncFailed) node.warn(RED._(`${ns}.errors.sync`, { message: (err as Error).message }));
         syncFailed = true;

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, Props, SendFn } fro
 import { configNode, num } from '../lib/node-red';
 import type { FleetNode } from '../lib/config-nodes';
 import { nodeStatus, compact } from '../lib/status';
-import { inboundOf, isControlRecords, isWatchOrder } from '../lib/messages';
+import { inboundOf, isControlRecords, isRemoteTelemetry, isWatchOrder } from '../lib/messages';
 import { TwinInputError, type TwinChange } from '../../core/twin';
 import { isOperatorCommand } from '../lib/api';
 import { runCommand } from './commands';
@@ -135,6 +135,12 @@ export = function register(RED: NodeAPI): void {
           }
         }
         status.refresh();
+        return done();
+      }
+      if (msg.remote !== undefined) {
+        // Cluster mode (wpt-subscriptions): live values of hubs other instances own (views only).
+        if (!isRemoteTelemetry(msg.remote)) return done(new Error(RED._(`${ns}.errors.remote`)));
+        fleet.twin.applyRemoteTelemetry(msg.remote);
         return done();
       }
       if (msg.controls !== undefined) {

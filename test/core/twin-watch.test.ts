@@ -224,3 +224,40 @@ describe('core/twin: operator settings of another instance (syncControls)', () =
     );
   });
 });
+
+describe('core/twin: live values of hubs watched elsewhere (applyRemoteTelemetry)', () => {
+  it('shows the stored telemetry of nodes of hubs not watched here, newer only, reporting no change', () => {
+    const f = new Feed();
+    f.twin.watchOwnedOnly();
+    f.site('mine', 1, T0);
+    f.site('theirs', 2, T0);
+    f.twin.watch('mine', [], T0);
+    f.telemetry('mine', 'node_01', 30, 'v1', 40, T0 + S);
+    const row = (hubId: string, nodeId: string, ts: number, powerKw: number) => ({
+      hubId,
+      nodeId,
+      ts,
+      powerKw,
+      powerLimitKw: 50,
+      vehicleId: 'v9',
+    });
+    const n = f.twin.applyRemoteTelemetry([
+      row('theirs', 'node_01', T0 + 2 * S, 22),
+      row('mine', 'node_01', T0 + 9 * S, 99), // watched here: its own telemetry counts
+      row('theirs', 'nx', T0 + 2 * S, 5), // unknown node
+    ]);
+    assert.equal(n, 1);
+    assert.equal(f.twin.node('theirs', 'node_01')?.telemetry?.powerKw, 22);
+    assert.equal(f.twin.node('theirs', 'node_01')?.telemetry?.vehicleId, 'v9');
+    assert.equal(f.twin.node('mine', 'node_01')?.telemetry?.powerKw, 30);
+    // Older than what it has: kept.
+    assert.equal(f.twin.applyRemoteTelemetry([row('theirs', 'node_01', T0 + S, 1)]), 0);
+    assert.equal(f.twin.node('theirs', 'node_01')?.telemetry?.powerKw, 22);
+    // Still no session and no staleness on a hub not watched.
+    assert.equal(f.twin.openSession('theirs', 'node_01'), undefined);
+    assert.deepEqual(
+      ofType(f.twin.tick(T0 + 600 * S), 'hub-state').filter((c) => c.hubId === 'theirs'),
+      [],
+    );
+  });
+});

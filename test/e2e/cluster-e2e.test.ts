@@ -184,18 +184,25 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       const s = (await r.json()) as { byKind: Record<string, { accepted: number } | undefined> };
       return s.byKind.nodeTelemetry?.accepted ?? 0;
     };
+    // Counted on the bus: ours (the lower bound) and every hub's (the upper bound: a hub another
+    // test left on the shared broker is owned by the cluster too, and its telemetry counted).
     let published = 0;
+    let publishedAll = 0;
     const countTelemetry = (topic: string) => {
-      if (topic.endsWith('/telemetry') && hubIds.includes(topic.split('/')[2]!)) published++;
+      if (!topic.endsWith('/telemetry')) return;
+      publishedAll++;
+      if (hubIds.includes(topic.split('/')[2]!)) published++;
     };
     observer.on('message', countTelemetry);
     await observer.subscribeAsync('iot/hubs/+/nodes/+/telemetry', { qos: 0 });
     await sleep(500);
     const telemetryBefore = await Promise.all(runtimes.map(telemetryIn));
     published = 0;
+    publishedAll = 0;
     await sleep(6000);
     const telemetryAfter = await Promise.all(runtimes.map(telemetryIn));
     const publishedInWindow = published;
+    const publishedAllInWindow = publishedAll;
     observer.off('message', countTelemetry);
     await observer.unsubscribeAsync('iot/hubs/+/nodes/+/telemetry');
     const received = telemetryAfter.map((n, i) => n - telemetryBefore[i]!);
@@ -207,13 +214,45 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
     assert.ok(
       // The counters are read a moment apart from the observer's window: edges of about a
       // second of traffic. Without sharing it would be 3 × the published count.
-      total <= publishedInWindow * 1.5 + 30 && total >= publishedInWindow * 0.6 - 30,
-      `each message once in all: ${total} received for ${publishedInWindow} published`,
+      total <= publishedAllInWindow * 1.5 + 30 && total >= publishedInWindow * 0.6 - 30,
+      `each message once in all: ${total} received for ${publishedInWindow} published (${publishedAllInWindow} on the bus)`,
     );
     const owning = await owners();
     for (const [i, id] of ids.entries())
       if ([...owning.values()].some((r) => r.owner === id))
         assert.ok(received[i]! > 0, `${id} hears its hubs`);
+
+    // Every instance answers for every hub: one that does not own a hub shows its load as the
+    // owner stores it (read back from PostgreSQL), the same as the owner shows.
+    {
+      const o = await owners();
+      const hub = hubIds[1]!;
+      const owner = ids.indexOf(o.get(hub)!.owner);
+      const hubOn = async (rt: RuntimeHandle) => {
+        const r = await fetch(`${rt.url}/api/hubs/${hub}`, {
+          headers: { Authorization: `Bearer ${rt.apiToken}` },
+        });
+        assert.equal(r.status, 200);
+        return (await r.json()) as {
+          load_kw: number;
+          nodes: Array<{ node_id: string; power_kw: number | null }>;
+        };
+      };
+      const ownerView = await hubOn(runtimes[owner]!);
+      assert.ok(ownerView.load_kw > 0, `the owner shows ${hub} charging: ${JSON.stringify(ownerView)}`);
+      let otherView: Awaited<ReturnType<typeof hubOn>> | undefined;
+      await until(
+        async () => {
+          otherView = await hubOn(runtimes[(owner + 1) % 3]!);
+          return (
+            otherView.load_kw > 0 && otherView.nodes.some((n) => n.node_id === 'n1' && (n.power_kw ?? 0) > 0)
+          );
+        },
+        10000,
+        `${hub}'s load on an instance that does not own it`,
+        { every: 250, detail: () => otherView },
+      );
+    }
 
     // The charging sessions, as stored by the owners (one open at n1 of every hub).
     const openSessions = async () =>

@@ -277,6 +277,54 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
     }
   });
 
+  it('cluster mode: the node telemetry other instances store reaches the twin (msg.remote), not that of the hubs owned', async () => {
+    const db = await createTestDatabase();
+    const pool = createPool({ connectionString: db });
+    try {
+      await migrate(pool);
+      const seen = new Date(Date.now() - 1000);
+      await upsertHubs(pool, [
+        { hub_id: hubA, max_grid_capacity_kw: 100, state: 'online' },
+        { hub_id: hubB, max_grid_capacity_kw: 100, state: 'online' },
+      ]);
+      await upsertNodes(pool, [
+        {
+          hub_id: hubA,
+          node_id: 'n1',
+          max_power_kw: 50,
+          power_kw: 21.5,
+          power_limit_kw: 40,
+          last_seen: seen,
+        },
+        { hub_id: hubB, node_id: 'n1', max_power_kw: 50, power_kw: 7, power_limit_kw: 10, last_seen: seen },
+      ]);
+      fake.owned = [hubB];
+      await nr.load(
+        [subscriptionsNode, mqttNodes, postgresNode, fakeClusterNode],
+        [
+          ...flow(url, `wpt-subs-5-${tag}`, { postgres: 'p', syncMs: 200 }, true),
+          { id: 'p', type: 'wpt-postgres', url: db },
+        ],
+      );
+      const twin = collect('twin');
+      await until(() => twin.some((m) => m.remote !== undefined), 5000, 'the stored telemetry of other hubs');
+      const rows = twin
+        .filter((m) => m.remote !== undefined)
+        .flatMap((m) => m.remote as Array<Record<string, unknown>>);
+      assert.deepEqual(
+        rows.filter((r) => r.hubId === hubA).map((r) => [r.nodeId, r.powerKw, r.powerLimitKw, r.ts])[0],
+        ['n1', 21.5, 40, seen.getTime()],
+      );
+      assert.deepEqual(
+        rows.filter((r) => r.hubId === hubB),
+        [],
+        'a hub owned here is heard live, not read back',
+      );
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('cluster mode: vehicle telemetry reaches one instance of the share group', async function () {
     if (!process.env.MQTT_URL) {
       console.log(
