@@ -22,6 +22,7 @@ export {
   controlsAfter,
   lastAuditId,
   nodeTelemetryAfter,
+  vehiclesAfter,
   listHubs,
   listNodes,
   listVehicles,

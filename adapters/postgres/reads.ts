@@ -190,6 +190,23 @@ export async function nodeTelemetryAfter(
 }
 
 /**
+ * Vehicle rows changed after `since` (all when null) that have telemetry (last_seen), and the
+ * newest updated_at read, the next `since` (cluster mode: vehicles other instances heard).
+ */
+export async function vehiclesAfter(
+  db: Queryable,
+  since: Date | null,
+): Promise<{ until: Date | null; rows: VehicleRow[] }> {
+  const r = await db.query<VehicleRow>(
+    `${VEHICLE_SELECT} WHERE ($1::timestamptz IS NULL OR updated_at > $1) AND last_seen IS NOT NULL`,
+    [since],
+  );
+  let until = since;
+  for (const x of r.rows) if (until === null || x.updated_at > until) until = x.updated_at;
+  return { until, rows: r.rows };
+}
+
+/**
  * The open sessions of these hubs and the rows of their nodes (for the last sample's power):
  * what the twin continues when this instance takes the hubs over (cluster mode).
  */

@@ -65,6 +65,7 @@ export {
   controlsAfter,
   lastAuditId,
   nodeTelemetryAfter,
+  vehiclesAfter,
   MAX_PAGE_SIZE,
 } from './reads';
 export {

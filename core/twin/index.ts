@@ -7,7 +7,7 @@
 //   the hubs watched here), twin.ts (the façade).
 export { Twin, type ApplyOptions } from './twin';
 export type { ControlRecords } from './operator';
-export type { RemoteTelemetry } from './watch';
+export type { RemoteState, RemoteTelemetry } from './watch';
 export { sessionIdOf } from './sessions';
 export { hubDlmEventOf } from './hubs';
 export { sessionView } from './views';

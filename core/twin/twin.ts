@@ -13,7 +13,7 @@ import type { SessionRecord, TwinSnapshot } from './records';
 import { restoreState, snapshotOf } from './restore';
 import { openSessionViews, TwinState } from './state';
 import { tick } from './tick';
-import { applyRemoteTelemetry, unwatchHub, watchHub, watchOwnedOnly, type RemoteTelemetry } from './watch';
+import { applyRemote, unwatchHub, watchHub, watchOwnedOnly, type RemoteState } from './watch';
 import { applyVehicleTelemetry } from './vehicles';
 import { operate, syncControls, type ControlRecords } from './operator';
 import type { OperatorCommand, OperatorResult, OperatorResults } from './commands';
@@ -256,11 +256,11 @@ export class Twin {
   }
 
   /**
-   * Cluster mode: node telemetry of hubs watched elsewhere, as their owners stored it (views
-   * only: no change is reported). Returns how many nodes were updated. See watch.ts.
+   * Cluster mode: what other instances stored (node telemetry of the hubs they own, vehicles),
+   * into the views only: no change is reported. Returns how many were updated. See watch.ts.
    */
-  applyRemoteTelemetry(rows: readonly RemoteTelemetry[]): number {
-    return applyRemoteTelemetry(this.st, rows);
+  applyRemote(r: RemoteState): { nodes: number; vehicles: number } {
+    return applyRemote(this.st, r);
   }
 
   /** Is hubId watched here (always, unless watchOwnedOnly ran)? Unknown hub: false. */

@@ -10,7 +10,9 @@
 // after a restart); when it loses or releases one, it drops them without a close (the next
 // owner continues them).
 import type { TwinChange } from './changes';
-import type { SessionRecord } from './records';
+import type { SessionRecord, VehicleRecord } from './records';
+import { isNum, isSoc, optNum, optStr } from './guards';
+import { geo } from './hubs';
 import { restoreSessions } from './restore';
 import { dropSession } from './sessions';
 import type { TwinState } from './state';
@@ -65,30 +67,72 @@ export interface RemoteTelemetry {
   readonly vehicleId: string | null;
 }
 
+/** What other instances stored (cluster mode): node telemetry of their hubs, vehicles. */
+export interface RemoteState {
+  readonly nodes?: readonly RemoteTelemetry[];
+  /** Vehicle rows (lastSeenMs: the time of the vehicle's last telemetry). */
+  readonly vehicles?: readonly VehicleRecord[];
+}
+
 /**
- * Cluster mode: the live values of hubs watched elsewhere, as their owners store them, so that
- * this instance's views (REST, dashboard, recommendations) show every hub's load. Only for
- * nodes of hubs not watched here, and only when newer than what this twin has; reports no
- * change (nothing to store or allocate: the owner did both). Voltage and current are not
- * stored: 0. Returns how many nodes were updated.
+ * Cluster mode: what other instances hear, as they store it, so that this instance's views
+ * (REST, dashboard, recommendations) show every hub's load and every vehicle. Reports no
+ * change (nothing to store or allocate: the instance that heard it did both).
+ * - Node telemetry: only for nodes of hubs not watched here, and only when newer than what
+ *   this twin has. Voltage and current are not stored: 0.
+ * - Vehicles: one unknown here is added (within maxVehicles) with its profile; position and
+ *   SoC are taken when the row's last telemetry is newer than this twin's, except for a
+ *   vehicle charging at a hub watched here (this instance hears it live).
+ * Returns how many nodes and vehicles were updated.
  */
-export function applyRemoteTelemetry(st: TwinState, rows: readonly RemoteTelemetry[]): number {
-  let n = 0;
-  for (const r of rows) {
-    const node = st.node(r.hubId, r.nodeId);
-    if (!node || node.hub.watched || !Number.isFinite(r.ts)) continue;
-    if (node.telemetry !== null && node.telemetry.ts >= r.ts) continue;
+export function applyRemote(st: TwinState, r: RemoteState): { nodes: number; vehicles: number } {
+  let nodes = 0;
+  let vehicles = 0;
+  for (const x of r.nodes ?? []) {
+    const node = st.node(x.hubId, x.nodeId);
+    if (!node || node.hub.watched || !Number.isFinite(x.ts)) continue;
+    if (node.telemetry !== null && node.telemetry.ts >= x.ts) continue;
     node.telemetry = Object.freeze({
-      ts: r.ts,
+      ts: x.ts,
       voltage: 0,
       current: 0,
-      powerKw: r.powerKw ?? 0,
-      powerLimitKw: r.powerLimitKw ?? 0,
-      isOccupied: r.vehicleId !== null,
-      vehicleId: r.vehicleId,
+      powerKw: x.powerKw ?? 0,
+      powerLimitKw: x.powerLimitKw ?? 0,
+      isOccupied: x.vehicleId !== null,
+      vehicleId: x.vehicleId,
       soc: null,
     });
-    n++;
+    nodes++;
   }
-  return n;
+  for (const x of r.vehicles ?? []) {
+    let v = st.vehicles.get(x.vehicleId);
+    if (!v) {
+      if (st.vehicles.size >= st.config.maxVehicles) continue;
+      v = st.ensureVehicle(x.vehicleId, 0, null);
+      v.priority = x.priority === true;
+      v.batteryKwh = isNum(x.batteryKwh) && x.batteryKwh > 0 ? x.batteryKwh : null;
+      v.model = optStr(x.model);
+      v.manufacturer = optStr(x.manufacturer);
+      v.driver = optStr(x.driver);
+      v.registered = x.registered === true;
+    }
+    const seen = optNum(x.lastSeenMs);
+    if (seen === null || (v.lastSeenMs !== null && v.lastSeenMs >= seen)) continue;
+    if (v.hubId !== null && st.hubs.get(v.hubId)?.watched) continue;
+    v.lastSeenMs = seen;
+    if (x.position) v.position = geo(x.position);
+    if (isSoc(x.soc)) {
+      v.soc = x.soc;
+      v.socSource = x.socSource ?? 'vehicle';
+      v.socTs = seen;
+      v.socReported = x.soc;
+      v.socReportedTs = seen;
+      // A stored estimate is a report of the instance that made it.
+      v.socReportedSource = v.socSource === 'estimate' ? 'vehicle' : v.socSource;
+      v.energySinceReportKwh = 0;
+      if (x.socClass === 'critical' || x.socClass === 'normal') v.socClass = x.socClass;
+    }
+    vehicles++;
+  }
+  return { nodes, vehicles };
 }

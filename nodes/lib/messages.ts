@@ -1,7 +1,7 @@
 // What a WPT-DLM node finds in an incoming message: a decoded contract message (msg.wpt,
 // set by wpt-decode), or raw MQTT (topic + payload) to decode here.
 import type { NodeMessage } from './node-red';
-import type { ControlRecords, RemoteTelemetry, SessionRecord } from '../../core/twin';
+import type { ControlRecords, RemoteState, SessionRecord } from '../../core/twin';
 import { decode, isInboundMessage, type DecodeResult, type InboundMessage } from '../../core/contract';
 
 export type InboundResult = ({ ok: true; msg: InboundMessage } | Exclude<DecodeResult, { ok: true }>) & {
@@ -65,22 +65,30 @@ export function isControlRecords(x: unknown): x is ControlRecords {
   return list(o.hubs, 'hubId') && list(o.nodes, 'hubId', 'nodeId') && list(o.vehicles, 'vehicleId');
 }
 
-/** Cluster mode, from wpt-subscriptions to wpt-twin (msg.remote): node telemetry stored by other instances. */
-export function isRemoteTelemetry(x: unknown): x is RemoteTelemetry[] {
+/**
+ * Cluster mode, from wpt-subscriptions to wpt-twin (msg.remote): what other instances stored,
+ * node telemetry of their hubs and vehicles (Twin.applyRemote).
+ */
+export function isRemoteState(x: unknown): x is RemoteState {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
   const n = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+  const rec = (r: unknown): r is Record<string, unknown> => typeof r === 'object' && r !== null;
   return (
-    Array.isArray(x) &&
-    x.every((r: unknown) => {
-      if (typeof r !== 'object' || r === null) return false;
-      const o = r as Record<string, unknown>;
-      return (
-        typeof o.hubId === 'string' &&
-        typeof o.nodeId === 'string' &&
-        typeof o.ts === 'number' &&
-        n(o.powerKw) &&
-        n(o.powerLimitKw) &&
-        (o.vehicleId === null || typeof o.vehicleId === 'string')
-      );
-    })
+    (o.nodes === undefined ||
+      (Array.isArray(o.nodes) &&
+        o.nodes.every(
+          (r: unknown) =>
+            rec(r) &&
+            typeof r.hubId === 'string' &&
+            typeof r.nodeId === 'string' &&
+            typeof r.ts === 'number' &&
+            n(r.powerKw) &&
+            n(r.powerLimitKw) &&
+            (r.vehicleId === null || typeof r.vehicleId === 'string'),
+        ))) &&
+    (o.vehicles === undefined ||
+      (Array.isArray(o.vehicles) &&
+        o.vehicles.every((r: unknown) => rec(r) && typeof r.vehicleId === 'string')))
   );
 }

@@ -29,6 +29,7 @@ import {
   lastAuditId,
   loadOpenSessionsOfHubs,
   nodeTelemetryAfter,
+  vehiclesAfter,
 } from '../../adapters/postgres';
 import { loadedStateToSnapshot, sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
 
@@ -149,6 +150,7 @@ export = function register(RED: NodeAPI): void {
     // own commands come back too: equal settings change nothing).
     let lastAudit: number | null = null;
     let remoteSince: Date | null = null;
+    let vehiclesSince: Date | null = null;
     let syncing = false;
     let syncFailed = false;
     const sync = async () => {
@@ -173,28 +175,38 @@ export = function register(RED: NodeAPI): void {
             } as NodeMessage,
           ]);
         }
-        // The live values of the hubs other instances own, as they store them (the window
-        // overlaps the last one by REMOTE_OVERLAP_MS: a row committed late is not missed; the
-        // twin takes only what is newer than it has).
-        const t = await nodeTelemetryAfter(
-          pg.pool,
-          remoteSince && new Date(remoteSince.getTime() - REMOTE_OVERLAP_MS),
-          [...watched],
-        );
+        // What other instances hear, as they store it: the node telemetry of the hubs they own,
+        // and vehicles (each read overlaps the last by REMOTE_OVERLAP_MS: a row committed late
+        // is not missed; the twin takes only what is newer than it has).
+        const back = (d: Date | null) => d && new Date(d.getTime() - REMOTE_OVERLAP_MS);
+        const [t, v] = await Promise.all([
+          nodeTelemetryAfter(pg.pool, back(remoteSince), [...watched]),
+          vehiclesAfter(pg.pool, back(vehiclesSince)),
+        ]);
         remoteSince = t.until;
-        if (!closed && t.rows.length)
+        vehiclesSince = v.until;
+        if (!closed && (t.rows.length || v.rows.length))
           node.send([
             null,
             {
               topic: 'twin/remote',
-              remote: t.rows.map((x) => ({
-                hubId: x.hub_id,
-                nodeId: x.node_id,
-                ts: x.last_seen!.getTime(),
-                powerKw: x.power_kw,
-                powerLimitKw: x.power_limit_kw,
-                vehicleId: x.current_vehicle_id,
-              })),
+              remote: {
+                nodes: t.rows.map((x) => ({
+                  hubId: x.hub_id,
+                  nodeId: x.node_id,
+                  ts: x.last_seen!.getTime(),
+                  powerKw: x.power_kw,
+                  powerLimitKw: x.power_limit_kw,
+                  vehicleId: x.current_vehicle_id,
+                })),
+                vehicles: loadedStateToSnapshot({
+                  hubs: [],
+                  nodes: [],
+                  vehicles: v.rows,
+                  openSessions: [],
+                  lastLimits: [],
+                }).vehicles,
+              },
             } as NodeMessage,
           ]);
       } catch (err) {

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, Props, SendFn } fro
 import { configNode, num } from '../lib/node-red';
 import type { FleetNode } from '../lib/config-nodes';
 import { nodeStatus, compact } from '../lib/status';
-import { inboundOf, isControlRecords, isRemoteTelemetry, isWatchOrder } from '../lib/messages';
+import { inboundOf, isControlRecords, isRemoteState, isWatchOrder } from '../lib/messages';
 import { TwinInputError, type TwinChange } from '../../core/twin';
 import { isOperatorCommand } from '../lib/api';
 import { runCommand } from './commands';
@@ -139,8 +139,8 @@ export = function register(RED: NodeAPI): void {
       }
       if (msg.remote !== undefined) {
         // Cluster mode (wpt-subscriptions): live values of hubs other instances own (views only).
-        if (!isRemoteTelemetry(msg.remote)) return done(new Error(RED._(`${ns}.errors.remote`)));
-        fleet.twin.applyRemoteTelemetry(msg.remote);
+        if (!isRemoteState(msg.remote)) return done(new Error(RED._(`${ns}.errors.remote`)));
+        fleet.twin.applyRemote(msg.remote);
         return done();
       }
       if (msg.controls !== undefined) {

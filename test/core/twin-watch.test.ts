@@ -225,7 +225,7 @@ describe('core/twin: operator settings of another instance (syncControls)', () =
   });
 });
 
-describe('core/twin: live values of hubs watched elsewhere (applyRemoteTelemetry)', () => {
+describe('core/twin: what other instances hear (applyRemote)', () => {
   it('shows the stored telemetry of nodes of hubs not watched here, newer only, reporting no change', () => {
     const f = new Feed();
     f.twin.watchOwnedOnly();
@@ -241,17 +241,22 @@ describe('core/twin: live values of hubs watched elsewhere (applyRemoteTelemetry
       powerLimitKw: 50,
       vehicleId: 'v9',
     });
-    const n = f.twin.applyRemoteTelemetry([
-      row('theirs', 'node_01', T0 + 2 * S, 22),
-      row('mine', 'node_01', T0 + 9 * S, 99), // watched here: its own telemetry counts
-      row('theirs', 'nx', T0 + 2 * S, 5), // unknown node
-    ]);
-    assert.equal(n, 1);
+    const n = f.twin.applyRemote({
+      nodes: [
+        row('theirs', 'node_01', T0 + 2 * S, 22),
+        row('mine', 'node_01', T0 + 9 * S, 99), // watched here: its own telemetry counts
+        row('theirs', 'nx', T0 + 2 * S, 5), // unknown node
+      ],
+    });
+    assert.deepEqual(n, { nodes: 1, vehicles: 0 });
     assert.equal(f.twin.node('theirs', 'node_01')?.telemetry?.powerKw, 22);
     assert.equal(f.twin.node('theirs', 'node_01')?.telemetry?.vehicleId, 'v9');
     assert.equal(f.twin.node('mine', 'node_01')?.telemetry?.powerKw, 30);
     // Older than what it has: kept.
-    assert.equal(f.twin.applyRemoteTelemetry([row('theirs', 'node_01', T0 + S, 1)]), 0);
+    assert.deepEqual(f.twin.applyRemote({ nodes: [row('theirs', 'node_01', T0 + S, 1)] }), {
+      nodes: 0,
+      vehicles: 0,
+    });
     assert.equal(f.twin.node('theirs', 'node_01')?.telemetry?.powerKw, 22);
     // Still no session and no staleness on a hub not watched.
     assert.equal(f.twin.openSession('theirs', 'node_01'), undefined);
@@ -259,5 +264,55 @@ describe('core/twin: live values of hubs watched elsewhere (applyRemoteTelemetry
       ofType(f.twin.tick(T0 + 600 * S), 'hub-state').filter((c) => c.hubId === 'theirs'),
       [],
     );
+  });
+});
+
+describe('core/twin: vehicles other instances heard (applyRemote)', () => {
+  it('adds a vehicle unknown here with its profile, takes newer position and SoC, never over live data', () => {
+    const f = new Feed();
+    f.twin.watchOwnedOnly();
+    f.site('mine', 1, T0);
+    f.twin.watch('mine', [], T0);
+    f.nodeStatus('mine', 'node_01', 'charging', 'vc', T0 + 1);
+    f.telemetry('mine', 'node_01', 30, 'vc', 40, T0 + S);
+    const r = f.twin.applyRemote({
+      vehicles: [
+        {
+          vehicleId: 'va',
+          lastSeenMs: T0 + 2 * S,
+          position: { latitude: 45, longitude: 7, altitude: 0 },
+          soc: 12,
+          socSource: 'vehicle',
+          socClass: 'critical',
+          priority: true,
+          batteryKwh: 80,
+        },
+        { vehicleId: 'vc', lastSeenMs: T0 + 9 * S, soc: 99 }, // charging at a hub watched here
+        { vehicleId: 'vn', lastSeenMs: null }, // no telemetry: a profile only
+      ],
+    });
+    assert.deepEqual(r, { nodes: 0, vehicles: 1 });
+    const va = f.twin.vehicle('va')!;
+    assert.deepEqual(
+      [va.soc, va.socClass, va.priority, va.batteryKwh, va.position?.latitude],
+      [12, 'critical', true, 80, 45],
+    );
+    assert.equal(f.twin.vehicle('vc')?.soc, 40, 'live data here wins');
+    // An older row changes nothing.
+    assert.deepEqual(f.twin.applyRemote({ vehicles: [{ vehicleId: 'va', lastSeenMs: T0 + S, soc: 90 }] }), {
+      nodes: 0,
+      vehicles: 0,
+    });
+    assert.equal(f.twin.vehicle('va')?.soc, 12);
+  });
+
+  it('adds no vehicle beyond maxVehicles', () => {
+    const f = new Feed(new Twin({ maxVehicles: 1 }));
+    f.vehicle('v1', 50, T0);
+    assert.deepEqual(f.twin.applyRemote({ vehicles: [{ vehicleId: 'v2', lastSeenMs: T0 }] }), {
+      nodes: 0,
+      vehicles: 0,
+    });
+    assert.equal(f.twin.vehicle('v2'), undefined);
   });
 });

@@ -7,7 +7,8 @@
 // killed instance, started again, gets its hubs back (restored and RESYNCed). The traffic is
 // shared: each hub's node telemetry reaches its owner only, and a charging session goes on
 // through a takeover as one session (same id, its energy growing from what was stored). An
-// operator command taken by an instance that does not own the hub acts on the owner's DLM.
+// operator command taken by an instance that does not own the hub acts on the owner's DLM;
+// every instance answers for every hub's load and every vehicle.
 // Needs the CI services (MQTT_URL: an external MQTT 5 broker, DATABASE_URL): cluster mode
 // refuses the embedded ones, so the test is skipped without them.
 import assert from 'node:assert/strict';
@@ -251,6 +252,40 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
         10000,
         `${hub}'s load on an instance that does not own it`,
         { every: 250, detail: () => otherView },
+      );
+    }
+
+    // A vehicle reports once (shared subscription: one instance hears it); every instance
+    // knows it a moment later, from the row that one stored.
+    {
+      const vid = `ev_${tag}_roam`;
+      await observer.publishAsync(
+        `iot/vehicles/${vid}/telemetry`,
+        JSON.stringify({
+          geo_location: { latitude: 45.1, longitude: 7.6, altitude: 0 },
+          battery_level: 37,
+          speed_kmh: 30,
+          engine_temp_c: 40,
+          is_charging: false,
+          timestamp: new Date().toISOString(),
+        }),
+        { qos: 1 },
+      );
+      const socOn = async (rt: RuntimeHandle) => {
+        const r = await fetch(`${rt.url}/api/vehicles/${vid}`, {
+          headers: { Authorization: `Bearer ${rt.apiToken}` },
+        });
+        return r.status === 200 ? ((await r.json()) as { soc: number | null }).soc : null;
+      };
+      let socs: Array<number | null> = [];
+      await until(
+        async () => {
+          socs = await Promise.all(runtimes.map(socOn));
+          return socs.every((x) => x === 37);
+        },
+        10000,
+        'the vehicle on every instance',
+        { every: 250, detail: () => socs },
       );
     }
 

@@ -20,6 +20,7 @@ import {
   upsertNodeControls,
   upsertNodes,
   upsertSessions,
+  upsertVehicles,
 } from '../../adapters/postgres';
 
 const subscriptionsNode = require('../../nodes/wpt-subscriptions/wpt-subscriptions');
@@ -277,7 +278,7 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
     }
   });
 
-  it('cluster mode: the node telemetry other instances store reaches the twin (msg.remote), not that of the hubs owned', async () => {
+  it('cluster mode: the node telemetry other instances store and the vehicles they heard reach the twin (msg.remote), not the hubs owned', async () => {
     const db = await createTestDatabase();
     const pool = createPool({ connectionString: db });
     try {
@@ -298,6 +299,16 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
         },
         { hub_id: hubB, node_id: 'n1', max_power_kw: 50, power_kw: 7, power_limit_kw: 10, last_seen: seen },
       ]);
+      await upsertVehicles(pool, [
+        {
+          vehicle_id: `ev_${tag}`,
+          soc: 33,
+          soc_source: 'vehicle',
+          latitude: 45,
+          longitude: 7,
+          last_seen: seen,
+        },
+      ]);
       fake.owned = [hubB];
       await nr.load(
         [subscriptionsNode, mqttNodes, postgresNode, fakeClusterNode],
@@ -308,9 +319,14 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
       );
       const twin = collect('twin');
       await until(() => twin.some((m) => m.remote !== undefined), 5000, 'the stored telemetry of other hubs');
-      const rows = twin
-        .filter((m) => m.remote !== undefined)
-        .flatMap((m) => m.remote as Array<Record<string, unknown>>);
+      type Remote = { nodes: Array<Record<string, unknown>>; vehicles: Array<Record<string, unknown>> };
+      const remote = twin.filter((m) => m.remote !== undefined).map((m) => m.remote as Remote);
+      const rows = remote.flatMap((r) => r.nodes);
+      assert.deepEqual(
+        remote.flatMap((r) => r.vehicles).map((v) => [v.vehicleId, v.soc, v.lastSeenMs]),
+        [[`ev_${tag}`, 33, seen.getTime()]],
+        'the vehicles other instances heard',
+      );
       assert.deepEqual(
         rows.filter((r) => r.hubId === hubA).map((r) => [r.nodeId, r.powerKw, r.powerLimitKw, r.ts])[0],
         ['n1', 21.5, 40, seen.getTime()],
