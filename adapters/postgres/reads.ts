@@ -151,42 +151,39 @@ export async function controlsAfter(
   };
 }
 
+/** A node's telemetry as stored (cluster mode: what the hub's owner heard last). */
+export interface NodeTelemetryRow {
+  hub_id: string;
+  node_id: string;
+  power_kw: number | null;
+  power_limit_kw: number | null;
+  current_vehicle_id: string | null;
+  last_seen: Date | null;
+}
+
+/** The newest updated_at of rows read after `since`: the next `since`. */
+function cursorOf(since: Date | null, rows: ReadonlyArray<{ updated_at: Date }>): Date | null {
+  let until = since;
+  for (const x of rows) if (until === null || x.updated_at > until) until = x.updated_at;
+  return until;
+}
+
 /**
- * Node telemetry as stored (power, limit, vehicle, time) of the nodes whose rows changed after
- * `since` (all when null), but not of `exceptHubs`; and the newest updated_at read, the next
- * `since` (cluster mode: the live values of hubs another instance owns).
+ * Node telemetry as stored of the nodes whose rows changed after `since` (all when null), but
+ * not of `exceptHubs`; and the next `since` (cluster mode: the live values of hubs another
+ * instance owns).
  */
 export async function nodeTelemetryAfter(
   db: Queryable,
   since: Date | null,
   exceptHubs: readonly string[],
-): Promise<{
-  until: Date | null;
-  rows: Array<{
-    hub_id: string;
-    node_id: string;
-    power_kw: number | null;
-    power_limit_kw: number | null;
-    current_vehicle_id: string | null;
-    last_seen: Date | null;
-  }>;
-}> {
-  const r = await db.query<{
-    hub_id: string;
-    node_id: string;
-    power_kw: number | null;
-    power_limit_kw: number | null;
-    current_vehicle_id: string | null;
-    last_seen: Date | null;
-    updated_at: Date;
-  }>(
+): Promise<{ until: Date | null; rows: NodeTelemetryRow[] }> {
+  const r = await db.query<NodeTelemetryRow & { updated_at: Date }>(
     `SELECT hub_id, node_id, power_kw, power_limit_kw, current_vehicle_id, last_seen, updated_at FROM nodes
       WHERE ($1::timestamptz IS NULL OR updated_at > $1) AND hub_id <> ALL($2::text[]) AND last_seen IS NOT NULL`,
     [since, [...exceptHubs]],
   );
-  let until = since;
-  for (const x of r.rows) if (until === null || x.updated_at > until) until = x.updated_at;
-  return { until, rows: r.rows };
+  return { until: cursorOf(since, r.rows), rows: r.rows };
 }
 
 /**
@@ -201,9 +198,7 @@ export async function vehiclesAfter(
     `${VEHICLE_SELECT} WHERE ($1::timestamptz IS NULL OR updated_at > $1) AND last_seen IS NOT NULL`,
     [since],
   );
-  let until = since;
-  for (const x of r.rows) if (until === null || x.updated_at > until) until = x.updated_at;
-  return { until, rows: r.rows };
+  return { until: cursorOf(since, r.rows), rows: r.rows };
 }
 
 /**

@@ -40,6 +40,10 @@ const TIMING = {
   WPT_CLUSTER_PUBLISH_LATENCY_MS: '500',
 };
 
+/** GET on an instance's REST API with its token. */
+const apiGet = (rt: RuntimeHandle, path: string) =>
+  fetch(`${rt.url}${path}`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
+
 describe('e2e: cluster mode, three instances, kill -9 of one', function () {
   this.timeout(240000);
   const tag = `cl${process.pid}`;
@@ -180,7 +184,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
 
     // Shared traffic: each node telemetry reaches one instance, its hub's owner (not all three).
     const telemetryIn = async (rt: RuntimeHandle): Promise<number> => {
-      const r = await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
+      const r = await apiGet(rt, '/api/ingest');
       assert.equal(r.status, 200);
       const s = (await r.json()) as { byKind: Record<string, { accepted: number } | undefined> };
       return s.byKind.nodeTelemetry?.accepted ?? 0;
@@ -230,9 +234,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       const hub = hubIds[1]!;
       const owner = ids.indexOf(o.get(hub)!.owner);
       const hubOn = async (rt: RuntimeHandle) => {
-        const r = await fetch(`${rt.url}/api/hubs/${hub}`, {
-          headers: { Authorization: `Bearer ${rt.apiToken}` },
-        });
+        const r = await apiGet(rt, `/api/hubs/${hub}`);
         assert.equal(r.status, 200);
         return (await r.json()) as {
           load_kw: number;
@@ -272,9 +274,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
         { qos: 1 },
       );
       const socOn = async (rt: RuntimeHandle) => {
-        const r = await fetch(`${rt.url}/api/vehicles/${vid}`, {
-          headers: { Authorization: `Bearer ${rt.apiToken}` },
-        });
+        const r = await apiGet(rt, `/api/vehicles/${vid}`);
         return r.status === 200 ? ((await r.json()) as { soc: number | null }).soc : null;
       };
       let socs: Array<number | null> = [];
@@ -481,9 +481,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
     assert.equal(unstamped.rows[0]?.n, 0, 'every stored event of ours has its owner_epoch');
     const rt = runtimes[(victim + 1) % runtimes.length]!;
     const newest = async (h: string): Promise<unknown> => {
-      const r = await fetch(`${rt.url}/api/dlm/events?hub_id=${h}&source=orchestrator&limit=1`, {
-        headers: { Authorization: `Bearer ${rt.apiToken}` },
-      });
+      const r = await apiGet(rt, `/api/dlm/events?hub_id=${h}&source=orchestrator&limit=1`);
       const body = (await r.json()) as { items: Array<{ owner_epoch: unknown }> };
       return body.items[0]?.owner_epoch;
     };
