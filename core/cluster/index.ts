@@ -23,9 +23,9 @@ export type { ClusterLoopOptions, LoopTimers } from './loop';
 export {
   DEFAULT_SHARE_GROUP,
   FLEET_WIDE_TOPICS,
-  clusterSubscriptions,
   hubSubscriptions,
   isShareGroup,
   singleSubscriptions,
+  vehicleSubscriptions,
 } from './subscriptions';
 export type { Subscription } from './subscriptions';

@@ -9,12 +9,17 @@
  * They are small (retained info, status on change, requests) and every instance keeps them:
  * the fleet's structure, node states and requests are the same on all, so a takeover starts
  * from them, and a request sent while its hub has no owner is not lost. The high-rate rest is
- * subscribed on a dynamic `mqtt in` (wpt-subscriptions):
+ * subscribed on dynamic `mqtt in` nodes (wpt-subscriptions):
  *
  * - one instance: every hub's node telemetry and DLM events, every vehicle's telemetry;
  * - cluster mode: node telemetry and DLM events only of the hubs this instance owns
  *   (subscribed when acquired, unsubscribed when lost or released), vehicle telemetry as an
  *   MQTT shared subscription `$share/{group}/…` (each message to one instance of the group).
+ *
+ * Vehicle telemetry goes through a connection of its own with a clean session: a broker
+ * shares a group's messages among its members' sessions, offline persistent ones included,
+ * so an instance killed or retired with its session kept would go on taking (and, at QoS 0,
+ * losing) its share. QoS 0 telemetry has nothing to gain from a kept session anyway.
  *
  * None of these filters overlaps another, so no broker delivers a message twice to one
  * instance (MQTT 5 allows one copy per matching subscription).
@@ -37,12 +42,11 @@ export const FLEET_WIDE_TOPICS: readonly string[] = Object.freeze([
 
 const VEHICLE_TELEMETRY = 'iot/vehicles/+/telemetry';
 
-/** One instance: the rest of the contract's topics, for every hub and vehicle. */
+/** One instance: node telemetry and DLM events of every hub. */
 export function singleSubscriptions(): Subscription[] {
   return [
     { topic: 'iot/hubs/+/nodes/+/telemetry', qos: 1 },
     { topic: 'iot/hubs/+/dlm/events', qos: 1 },
-    { topic: VEHICLE_TELEMETRY, qos: 0 },
   ];
 }
 
@@ -51,8 +55,12 @@ export function isShareGroup(group: string): boolean {
   return /^[^/+#\s]{1,64}$/.test(group);
 }
 
-/** Cluster mode, held whatever the instance owns: vehicle telemetry shared by the group. */
-export function clusterSubscriptions(group: string = DEFAULT_SHARE_GROUP): Subscription[] {
+/**
+ * Vehicle telemetry (on the clean-session connection): every vehicle's on one instance; in
+ * cluster mode (a group given) shared by the group's instances.
+ */
+export function vehicleSubscriptions(group?: string): Subscription[] {
+  if (group === undefined) return [{ topic: VEHICLE_TELEMETRY, qos: 0 }];
   if (!isShareGroup(group))
     throw new Error(`shared subscription group "${group}": 1-64 characters, no / + # or space`);
   return [{ topic: `$share/${group}/${VEHICLE_TELEMETRY}`, qos: 0 }];

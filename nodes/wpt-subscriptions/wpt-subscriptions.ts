@@ -17,10 +17,10 @@ import type { ClusterConfigNode, PostgresNode } from '../lib/config-nodes';
 import type { WatchOrder } from '../lib/messages';
 import {
   DEFAULT_SHARE_GROUP,
-  clusterSubscriptions,
   hubSubscriptions,
   isShareGroup,
   singleSubscriptions,
+  vehicleSubscriptions,
   type Subscription,
 } from '../../core/cluster';
 import type { SessionRecord } from '../../core/twin';
@@ -50,8 +50,12 @@ export = function register(RED: NodeAPI): void {
     // The dynamic `mqtt in` takes msg.topic as an array of {topic, qos} (not a string).
     const actions = (action: 'subscribe' | 'unsubscribe', subs: Subscription[]): NodeMessage =>
       ({ topic: subs.map((s) => ({ topic: s.topic, qos: s.qos })), action }) as unknown as NodeMessage;
-    const toMqtt = (m: NodeMessage) => node.send([m, null]);
-    const toTwin = (w: WatchOrder) => node.send([null, { topic: 'twin/watch', watch: w } as NodeMessage]);
+    // Outputs: 1 hub topics (the persistent-session mqtt in), 2 vehicle telemetry (the
+    // clean-session one: core/cluster/subscriptions.ts), 3 wpt-twin.
+    const toMqtt = (m: NodeMessage) => node.send([m, null, null]);
+    const toVehicles = (m: NodeMessage) => node.send([null, m, null]);
+    const toTwin = (w: WatchOrder) =>
+      node.send([null, null, { topic: 'twin/watch', watch: w } as NodeMessage]);
     const syncMs = Math.max(200, num(def.syncMs, 1000));
 
     if (!cluster) {
@@ -59,7 +63,12 @@ export = function register(RED: NodeAPI): void {
       const onStarted = () => {
         if (closed) return;
         toMqtt(actions('subscribe', subs));
-        node.status({ fill: 'green', shape: 'dot', text: RED._(`${ns}.status.single`, { n: subs.length }) });
+        toVehicles(actions('subscribe', vehicleSubscriptions()));
+        node.status({
+          fill: 'green',
+          shape: 'dot',
+          text: RED._(`${ns}.status.single`, { n: subs.length + 1 }),
+        });
       };
       RED.events.on('flows:started', onStarted);
       node.on('close', (_removed: boolean, done: () => void) => {
@@ -132,7 +141,7 @@ export = function register(RED: NodeAPI): void {
     });
     const onStarted = () => {
       if (closed) return;
-      toMqtt(actions('subscribe', clusterSubscriptions(group)));
+      toVehicles(actions('subscribe', vehicleSubscriptions(group)));
       if (!begun) {
         begun = true;
         toTwin({ ownedOnly: true });
@@ -169,6 +178,7 @@ export = function register(RED: NodeAPI): void {
           const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
           node.send([
             null,
+            null,
             {
               topic: 'twin/controls',
               controls: { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles },
@@ -187,6 +197,7 @@ export = function register(RED: NodeAPI): void {
         vehiclesSince = v.until;
         if (!closed && (t.rows.length || v.rows.length))
           node.send([
+            null,
             null,
             {
               topic: 'twin/remote',

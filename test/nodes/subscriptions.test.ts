@@ -83,7 +83,7 @@ function flow(
       cluster: withCluster ? 'c' : '',
       shareGroup: `g${tag}`,
       ...extra,
-      wires: [['in'], ['twin']],
+      wires: [['in'], ['vin'], ['twin']],
     },
     {
       id: 'in',
@@ -92,6 +92,27 @@ function flow(
       qos: '2',
       inputs: 1,
       broker: 'b',
+      datatype: 'utf8',
+      wires: [['got']],
+    },
+    // Vehicle telemetry on a connection of its own with a clean session, as in the shipped flow.
+    {
+      id: 'bv',
+      type: 'mqtt-broker',
+      broker,
+      clientid: `${clientId}-v`,
+      autoConnect: true,
+      protocolVersion: 4,
+      keepalive: 10,
+      cleansession: true,
+    },
+    {
+      id: 'vin',
+      type: 'mqtt in',
+      topic: '',
+      qos: '2',
+      inputs: 1,
+      broker: 'bv',
       datatype: 'utf8',
       wires: [['got']],
     },
@@ -356,7 +377,7 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
     fake.owned = [];
     await nr.load([subscriptionsNode, mqttNodes, fakeClusterNode], flow(url, `wpt-subs-3-${tag}`, {}, true));
     const got = collect('got');
-    await until(() => (nr.getNode('b') as unknown as { connected: boolean }).connected, 5000);
+    await until(() => (nr.getNode('bv') as unknown as { connected: boolean }).connected, 5000);
     // Wait until the flow's shared subscription is live (a message reaches it).
     await until(
       async () => {
