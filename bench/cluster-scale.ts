@@ -17,7 +17,8 @@
 //   the end), BENCH_HUBS (200), BENCH_NODES (4), BENCH_VEHICLES (400), BENCH_RATES (2000,4000:
 //   node telemetry msg/s for the whole fleet), BENCH_VEHICLE_SHARE (0.5), BENCH_WINDOW_S (20),
 //   BENCH_IDLE_S (10: a window with no traffic first, 0 = none), BENCH_INSTANCES (1,2,3),
-//   BENCH_SINGLE (1: the baseline without cluster mode, 0 = skip), BENCH_NO_WRITE=1 (print only)
+//   BENCH_SINGLE (1: the baseline without cluster mode, 0 = skip), BENCH_NO_WRITE=1 (print only),
+//   BENCH_PROFILE=1 (runtimes under --cpu-prof, a summary printed per instance; no results file)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import pg from 'pg';
 import { startRuntime, ROOT, type RuntimeHandle } from '../test/helpers/runtime';
 import { createTestDatabase, stopServices } from '../test/helpers/services';
 import { announceFleet, ingest, nodeTelemetry, paced, sleep, vehicleTelemetry } from './lib/fleet';
+import { summariseProfile } from './api-http/profile';
 import { startPlainMosquitto, type PlainMosquitto } from './lib/mosquitto';
 import { cpuOfCommand, cpuOfCommandSince, cpuSeconds, machineCpu } from './lib/proc';
 
@@ -38,7 +40,8 @@ const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 20);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
 const INSTANCES = (process.env.BENCH_INSTANCES ?? '1,2,3').split(',').map(Number);
 const SINGLE = process.env.BENCH_SINGLE !== '0';
-const NO_WRITE = process.env.BENCH_NO_WRITE === '1';
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const NO_WRITE = process.env.BENCH_NO_WRITE === '1' || PROFILE;
 /** Short lease timing, as the cluster e2e test uses (valid for checkClusterTiming). */
 const TIMING = {
   WPT_CLUSTER_RENEW_MS: '300',
@@ -74,6 +77,8 @@ interface StepRow {
   machineBusy: number;
   machineTotal: number;
   load: string;
+  /** Hubs whose lease owner differed after the window from before it (cluster mode). */
+  moved: number;
 }
 
 const pct = (cpuS: number, s: number): string => `${((cpuS / s) * 100).toFixed(0)} %`;
@@ -121,6 +126,7 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
   const rts: RuntimeHandle[] = [];
   const db = new pg.Client({ connectionString: databaseUrl });
   const rows: StepRow[] = [];
+  const profDir = PROFILE ? fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-bench-prof-')) : '';
   console.log(`\n[${setup.label}] starting ${setup.n} instance(s), load average ${loadavg()}`);
   try {
     for (const id of ids) {
@@ -132,6 +138,7 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
             DATABASE_URL: databaseUrl,
             WPT_LOG_LEVEL: 'warn',
             WPT_MQTT_CLIENT_ID: clientIdOf(id),
+            ...(PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
             ...(setup.cluster ? { WPT_CLUSTER: '1', WPT_INSTANCE_ID: id, ...TIMING } : {}),
           },
           timeoutMs: 120000,
@@ -146,8 +153,14 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
           [ids],
         )
       ).rows[0]!.n;
+    // Healthy can come before the cluster tables exist (the first instance migrates): none live yet.
+    const liveOrNone = () =>
+      liveInstances().catch((e: { code?: string }) => {
+        if (e.code === '42P01') return 0;
+        throw e;
+      });
     if (setup.cluster)
-      for (let i = 0; (await liveInstances()) < setup.n; i++) {
+      for (let i = 0; (await liveOrNone()) < setup.n; i++) {
         if (i > 300) throw new Error(`${setup.label}: the instances did not all join`);
         await sleep(200);
       }
@@ -191,8 +204,6 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
         prev = key;
       }
     }
-    const hubsOf = (i: number): number =>
-      setup.cluster ? [...owning.values()].filter((o) => o === ids[i]).length : HUBS;
 
     // Warm-up: one message per node and per vehicle until a round reaches the instances exactly
     // once in all (the per-hub subscriptions are in place, and nothing else is heard).
@@ -229,6 +240,7 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
 
     for (const rate of IDLE_S > 0 ? [0, ...RATES] : RATES) {
       const load = loadavg();
+      const ownersBefore = setup.cluster ? await owners() : new Map<string, string>();
       const c0 = await counts(rts);
       const cpu0 = {
         rts: rts.map((rt) => cpuSeconds(rt.proc.pid)),
@@ -262,6 +274,8 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
       const c1 = await counts(rts);
       const me = process.cpuUsage(cpu0.me);
       const machine = machineCpu();
+      const ownersAfter = setup.cluster ? await owners() : new Map<string, string>();
+      const moved = hubIds.filter((h) => ownersBefore.get(h) !== ownersAfter.get(h)).length;
       const row: StepRow = {
         setup,
         rate,
@@ -271,7 +285,7 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
         drainS: Math.max(0, wall - pubS),
         instances: rts.map((rt, j) => ({
           id: setup.cluster ? ids[j]! : 'single',
-          hubs: hubsOf(j),
+          hubs: setup.cluster ? [...ownersBefore.values()].filter((o) => o === ids[j]).length : HUBS,
           node: c1[j]!.node - c0[j]!.node,
           vehicle: c1[j]!.vehicle - c0[j]!.vehicle,
           cpuS: cpuSeconds(rt.proc.pid) - cpu0.rts[j]!,
@@ -282,6 +296,7 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
         machineBusy: machine.busy - cpu0.machine.busy,
         machineTotal: machine.total - cpu0.machine.total,
         load,
+        moved,
       };
       rows.push(row);
       const inst = row.instances
@@ -302,6 +317,12 @@ async function runSetup(setup: Setup, k: number, mqttUrl: string, pub: MqttClien
     await db.end().catch(() => {});
     await Promise.all(rts.map((rt) => rt.stop()));
     for (const rt of rts) fs.rmSync(rt.userDir, { recursive: true, force: true });
+    if (PROFILE) {
+      // Whole-run profiles (start, warm-up and every window): where each instance's thread went.
+      for (const f of fs.readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile')))
+        console.log(summariseProfile(path.join(profDir, f), [], `${setup.label} ${f}`).join('\n'));
+      console.log(`[${setup.label}] profiles in ${profDir}`);
+    }
     // The runtime's broker session is persistent (clean session off): it would outlive the
     // instance, and an offline member of the $share group still gets its turn of the vehicle
     // telemetry (lost at QoS 0). Ended here: the same client id, with a clean session.
@@ -378,8 +399,8 @@ async function main(): Promise<void> {
     '',
     '### Per setup (all instances together)',
     '',
-    '| setup | offered msg/s (node + vehicle) | published (node + vehicle) | received, all instances | lost | window + drain (s) | CPU instances (% of a core) | CPU ms per 1,000 msg offered, instances | mean per instance | CPU broker | CPU postgres | CPU publisher | machine busy (% of all cores) | load average before |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| setup | offered msg/s (node + vehicle) | published (node + vehicle) | received, all instances | lost | window + drain (s) | CPU instances (% of a core) | CPU ms per 1,000 msg offered, instances | mean per instance | CPU broker | CPU postgres | CPU publisher | machine busy (% of all cores) | load average before | hubs that changed owner in the window |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...rows.map((r) => {
       const offered = r.publishedNode + r.publishedVehicle;
       const got = r.instances.reduce((a, x) => a + x.node + x.vehicle, 0);
@@ -388,7 +409,7 @@ async function main(): Promise<void> {
         `| ${r.setup.label} | ${rateText(r)} | ${r.publishedNode} + ${r.publishedVehicle} | ${got} | ${r.rate ? offered - got : '—'} | ` +
         `${r.seconds.toFixed(1)} | ${pct(cpuAll, r.seconds)} | ${perK(cpuAll, offered)} | ${pct(cpuAll / r.instances.length, r.seconds)} | ` +
         `${pct(r.broker, r.seconds)} | ${pct(r.postgres, r.seconds)} | ${pct(r.publisher, r.seconds)} | ` +
-        `${r.machineTotal ? ((r.machineBusy / r.machineTotal) * 100).toFixed(0) : '?'} % of ${cpu.length} | ${r.load} |`
+        `${r.machineTotal ? ((r.machineBusy / r.machineTotal) * 100).toFixed(0) : '?'} % of ${cpu.length} | ${r.load} | ${r.setup.cluster ? r.moved : '—'} |`
       );
     }),
     '',
