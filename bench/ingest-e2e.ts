@@ -18,22 +18,15 @@ import { startRuntime, ROOT, type RuntimeHandle } from '../test/helpers/runtime'
 import { influxUrl, stopServices } from '../test/helpers/services';
 import { storedSamples } from '../test/helpers/victoria';
 import { startPlainMosquitto, type PlainMosquitto } from './lib/mosquitto';
+import { accepted, announceFleet, nodeTelemetry, paced, sleep } from './lib/fleet';
+import { cpuOfCommand, cpuOfCommandSince, cpuSeconds } from './lib/proc';
 
 const HUBS = Number(process.env.BENCH_HUBS ?? 500);
 const NODES = Number(process.env.BENCH_NODES ?? 4);
 const RATES = (process.env.BENCH_RATES ?? '10000,20000,30000,40000').split(',').map(Number);
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 10);
 const PROFILE = process.env.BENCH_PROFILE === '1';
-const TICK_MS = 10;
 
-type Ingest = { byKind: Record<string, { accepted: number; rejected: number }> };
-
-async function ingest(rt: RuntimeHandle): Promise<Ingest> {
-  const r = await fetch(`${rt.url}/api/ingest`, { headers: { Authorization: `Bearer ${rt.apiToken}` } });
-  return (await r.json()) as Ingest;
-}
-const accepted = async (rt: RuntimeHandle, kind = 'nodeTelemetry'): Promise<number> =>
-  (await ingest(rt)).byKind[kind]?.accepted ?? 0;
 /** The time series writer's line counts, from /api/health. */
 async function influxCounts(
   rt: RuntimeHandle,
@@ -44,39 +37,8 @@ async function influxCounts(
   };
   return h.dependencies.influxdb?.points ?? { written: 0, dropped: 0, buffered: 0 };
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** CPU seconds (user + system) of a process from /proc (0 when unavailable). */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return 0;
-  }
-}
-/** CPU seconds per postgres process (the database server's share); diff with postgresCpuSince. */
-function postgresCpu(): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'postgres')
-        m.set(Number(e), cpuSeconds(Number(e)));
-    } catch {
-      /* gone */
-    }
-  }
-  return m;
-}
-/** CPU used since `before` by postgres processes alive now (exited backends are not counted). */
-function postgresCpuSince(before: Map<number, number>): number {
-  let s = 0;
-  for (const [pid, now] of postgresCpu()) s += Math.max(0, now - (before.get(pid) ?? 0));
-  return s;
-}
+const postgresCpu = (): Map<number, number> => cpuOfCommand('postgres');
+const postgresCpuSince = (before: Map<number, number>): number => cpuOfCommandSince('postgres', before);
 
 interface StepResult {
   target: number;
@@ -128,32 +90,12 @@ async function main(): Promise<void> {
   const results: StepResult[] = [];
   try {
     // The fleet: hubs and nodes announce themselves first (QoS 1, as devices do).
-    const nodes: Array<{ topic: string; hub: string; node: string }> = [];
     const infoBase = await accepted(rt, 'nodeInfo');
-    for (let h = 0; h < HUBS; h++) {
-      const hub = `bh_${String(h).padStart(4, '0')}`;
-      await pub.publishAsync(
-        `iot/hubs/${hub}/info`,
-        JSON.stringify({
-          hub_id: hub,
-          location: { latitude: 44 + h / 1000, longitude: 10 },
-          max_grid_capacity_kw: 300,
-          ip_address: '10.0.0.1',
-          firmware_version: '1.0',
-        }),
-        { qos: 1 },
-      );
-      await pub.publishAsync(`iot/hubs/${hub}/status`, '{"state":"online","cpu_temp":40}', { qos: 1 });
-      for (let n = 1; n <= NODES; n++) {
-        const node = `node_${n}`;
-        await pub.publishAsync(
-          `iot/hubs/${hub}/nodes/${node}/info`,
-          JSON.stringify({ node_id: node, hub_id: hub, max_power_kw: 78 }),
-          { qos: 1 },
-        );
-        nodes.push({ topic: `iot/hubs/${hub}/nodes/${node}/telemetry`, hub, node });
-      }
-    }
+    const nodes = await announceFleet(
+      pub,
+      Array.from({ length: HUBS }, (_, h) => `bh_${String(h).padStart(4, '0')}`),
+      NODES,
+    );
     for (let i = 0; i < 600 && (await accepted(rt, 'nodeInfo')) - infoBase < nodes.length; i++)
       await sleep(100);
     await sleep(1000);
@@ -170,29 +112,16 @@ async function main(): Promise<void> {
         pg: postgresCpu(),
         me: process.cpuUsage(),
       };
-      let published = 0;
       const t0 = Date.now();
-      const end = t0 + STEP_S * 1000;
-      // Paced in 10 ms ticks: each tick publishes what the target rate owes by then.
-      while (Date.now() < end) {
-        const owed = Math.floor(((Date.now() - t0) / 1000) * target) - published;
-        for (let i = 0; i < owed; i++) {
-          const n = nodes[seq % nodes.length]!;
-          seq++;
-          const prev = last.get(n.topic);
-          const ts = Math.max(Date.now(), (prev?.ts ?? 0) + 1);
-          const power = Math.round(((seq * 7919) % 7800) / 10) / 10;
-          last.set(n.topic, { ts, power });
-          pub.publish(
-            n.topic,
-            `{"voltage":400,"current":${(power * 2.5).toFixed(1)},"power_kw":${power},"power_limit_kw":78,"is_occupied":false,"connected_vehicle_id":"n/a","current_vehicle_soc":0,"timestamp":"${new Date(ts).toISOString()}"}`,
-            { qos: 0 },
-          );
-          published++;
-        }
-        await sleep(TICK_MS);
-      }
-      const pubS = (Date.now() - t0) / 1000;
+      const { sent: published, seconds: pubS } = await paced(target, STEP_S, () => {
+        const n = nodes[seq % nodes.length]!;
+        seq++;
+        const prev = last.get(n.topic);
+        const ts = Math.max(Date.now(), (prev?.ts ?? 0) + 1);
+        const power = Math.round(((seq * 7919) % 7800) / 10) / 10;
+        last.set(n.topic, { ts, power });
+        pub.publish(n.topic, nodeTelemetry(power, ts), { qos: 0 });
+      });
       // Drain: until everything published is accepted, or nothing moved for 3 s.
       let acc = await accepted(rt);
       let lastMove = Date.now();

@@ -31,6 +31,7 @@ const ORDER = [
   'dlm-latency',
   'influx-e2e',
   'api-http',
+  'cluster-scale',
 ];
 
 /** Node flags a bench needs (passed to tsx, which passes them to node). */
