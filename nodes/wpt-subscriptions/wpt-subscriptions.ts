@@ -57,6 +57,7 @@ export = function register(RED: NodeAPI): void {
     const toTwin = (w: WatchOrder) =>
       node.send([null, null, { topic: 'twin/watch', watch: w } as NodeMessage]);
     const syncMs = Math.max(200, num(def.syncMs, 1000));
+    const mqtt5 = def.mqtt5 !== false && def.mqtt5 !== 'false';
 
     if (!cluster) {
       const subs = singleSubscriptions();
@@ -144,6 +145,17 @@ export = function register(RED: NodeAPI): void {
       toVehicles(actions('subscribe', vehicleSubscriptions(group)));
       if (!begun) {
         begun = true;
+        // MQTT 5 on the flow's broker connection (cluster mode needs an MQTT 5 broker anyway):
+        // Node-RED's mqtt-broker hands every message to the handler of every subscription, one
+        // per owned hub here; with MQTT 5 subscription identifiers each handler passes over a
+        // message of another subscription by an integer instead of matching its topic. The
+        // session then ends with the connection (no session expiry): no per-hub subscription
+        // of a stopped instance stays on the broker.
+        if (mqtt5)
+          toMqtt({
+            action: 'connect',
+            broker: { protocolVersion: 5, force: true },
+          } as unknown as NodeMessage);
         toTwin({ ownedOnly: true });
         reconcile();
       } else if (watched.size) {
