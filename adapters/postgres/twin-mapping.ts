@@ -290,4 +290,4 @@ export function changesToWrites(changes: readonly TwinChange[]): WriteItem[] {
 }
 
 export { dlmCommandToWrite, dlmEventKeyOf, inboundDlmEventToWrite } from './dlm-rows';
-export { loadedStateToSnapshot, sessionRecordsOf } from './twin-restore';
+export { controlRecordsOf, loadedStateToSnapshot, remoteStateOf, sessionRecordsOf } from './twin-restore';

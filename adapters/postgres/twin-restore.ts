@@ -1,6 +1,15 @@
 // Stored rows → the snapshot the twin restores from at start.
-import type { HubRecord, NodeRecord, SessionRecord, TwinSnapshot, VehicleRecord } from '../../core/twin';
-import type { LoadedState } from './rows';
+import type {
+  ControlRecords,
+  HubRecord,
+  NodeRecord,
+  RemoteState,
+  SessionRecord,
+  TwinSnapshot,
+  VehicleRecord,
+} from '../../core/twin';
+import type { HubRow, LoadedState, NodeRow, VehicleRow } from './rows';
+import type { NodeTelemetryRow } from './reads';
 
 const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
 const later = (a: number | null, b: number | null): number | null =>
@@ -106,4 +115,32 @@ export function sessionRecordsOf(s: Pick<LoadedState, 'openSessions' | 'nodes'>)
         endSoc: x.end_soc,
       };
     });
+}
+
+/** Stored rows of the entities operators changed → their settings (cluster mode: Twin.syncControls). */
+export function controlRecordsOf(r: {
+  hubs: HubRow[];
+  nodes: NodeRow[];
+  vehicles: VehicleRow[];
+}): ControlRecords {
+  const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
+  return { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles };
+}
+
+/** Stored node telemetry and vehicle rows → what other instances heard (cluster mode: Twin.applyRemote). */
+export function remoteStateOf(nodes: readonly NodeTelemetryRow[], vehicles: VehicleRow[]): RemoteState {
+  return {
+    nodes: nodes
+      .filter((x) => x.last_seen !== null)
+      .map((x) => ({
+        hubId: x.hub_id,
+        nodeId: x.node_id,
+        ts: x.last_seen!.getTime(),
+        powerKw: x.power_kw,
+        powerLimitKw: x.power_limit_kw,
+        vehicleId: x.current_vehicle_id,
+      })),
+    vehicles: loadedStateToSnapshot({ hubs: [], nodes: [], vehicles, openSessions: [], lastLimits: [] })
+      .vehicles,
+  };
 }

@@ -31,11 +31,14 @@ import {
   nodeTelemetryAfter,
   vehiclesAfter,
 } from '../../adapters/postgres';
-import { loadedStateToSnapshot, sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
+import { controlRecordsOf, remoteStateOf, sessionRecordsOf } from '../../adapters/postgres/twin-mapping';
 
 const ns = 'wpt-subscriptions';
-/** The read of other instances' node telemetry overlaps the previous one by this much (ms). */
-const REMOTE_OVERLAP_MS = 5000;
+/**
+ * The read of rows other instances changed overlaps the previous one by this much (ms): a
+ * write committed after a later one is still read (the write queue commits within ms).
+ */
+const REMOTE_OVERLAP_MS = 2000;
 
 export = function register(RED: NodeAPI): void {
   function WptSubscriptionsNode(this: Node, def: Props): void {
@@ -186,17 +189,8 @@ export = function register(RED: NodeAPI): void {
         lastAudit = r.lastId;
         if (syncFailed) node.log(RED._(`${ns}.log.sync-back`));
         syncFailed = false;
-        if (!closed && (r.hubs.length || r.nodes.length || r.vehicles.length)) {
-          const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
-          node.send([
-            null,
-            null,
-            {
-              topic: 'twin/controls',
-              controls: { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles },
-            } as NodeMessage,
-          ]);
-        }
+        if (!closed && (r.hubs.length || r.nodes.length || r.vehicles.length))
+          node.send([null, null, { topic: 'twin/controls', controls: controlRecordsOf(r) } as NodeMessage]);
         // What other instances hear, as they store it: the node telemetry of the hubs they own,
         // and vehicles (each read overlaps the last by REMOTE_OVERLAP_MS: a row committed late
         // is not missed; the twin takes only what is newer than it has).
@@ -211,26 +205,7 @@ export = function register(RED: NodeAPI): void {
           node.send([
             null,
             null,
-            {
-              topic: 'twin/remote',
-              remote: {
-                nodes: t.rows.map((x) => ({
-                  hubId: x.hub_id,
-                  nodeId: x.node_id,
-                  ts: x.last_seen!.getTime(),
-                  powerKw: x.power_kw,
-                  powerLimitKw: x.power_limit_kw,
-                  vehicleId: x.current_vehicle_id,
-                })),
-                vehicles: loadedStateToSnapshot({
-                  hubs: [],
-                  nodes: [],
-                  vehicles: v.rows,
-                  openSessions: [],
-                  lastLimits: [],
-                }).vehicles,
-              },
-            } as NodeMessage,
+            { topic: 'twin/remote', remote: remoteStateOf(t.rows, v.rows) } as NodeMessage,
           ]);
       } catch (err) {
         if (!syncFailed) node.warn(RED._(`${ns}.errors.sync`, { message: (err as Error).message }));
