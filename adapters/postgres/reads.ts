@@ -14,6 +14,7 @@ import type {
   VehicleRow,
 } from './rows';
 import { toTimestamp, type Queryable } from './values';
+import type { QueryResultRow } from 'pg';
 
 export const MAX_PAGE_SIZE = 1000;
 
@@ -227,81 +228,77 @@ function pageBounds(limit: number, offset: number): [number, number] {
   return [l, o];
 }
 
-/** Newest first (start_time DESC, session_id). */
-export async function listSessions(db: Queryable, f: SessionFilters): Promise<Page<SessionRow>> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, v: unknown): void => {
-    params.push(v);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (f.hubId !== undefined) add('hub_id = ?', f.hubId);
-  if (f.nodeId !== undefined) add('node_id = ?', f.nodeId);
-  if (f.vehicleId !== undefined) add('vehicle_id = ?', f.vehicleId);
-  if (f.active === true) where.push('end_time IS NULL');
-  if (f.active === false) where.push('end_time IS NOT NULL');
-  if (f.from !== undefined)
-    add('(end_time IS NULL OR end_time >= ?::timestamptz)', toTimestamp(f.from, 'from'));
-  if (f.to !== undefined) add('start_time < ?::timestamptz', toTimestamp(f.to, 'to'));
-  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+/** WHERE clauses with numbered parameters, built one filter at a time. */
+class Where {
+  readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+  /** Adds `sql` with its one `?` bound to `v`. */
+  add(sql: string, v: unknown): void {
+    this.params.push(v);
+    this.clauses.push(sql.replace('?', `$${this.params.length}`));
+  }
+  sql(): string {
+    return this.clauses.length ? ` WHERE ${this.clauses.join(' AND ')}` : '';
+  }
+}
+
+/** A page of `select` under `w` in `order`, and the total count of `table` under `w`. */
+async function pageOf<R extends QueryResultRow>(
+  db: Queryable,
+  select: string,
+  table: string,
+  w: Where,
+  order: string,
+  f: { limit: number; offset: number },
+): Promise<Page<R>> {
   const [limit, offset] = pageBounds(f.limit, f.offset);
+  const n = w.params.length;
   const [items, count] = await Promise.all([
-    db.query<SessionRow>(
-      `${SESSION_SELECT}${w} ORDER BY start_time DESC, session_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, limit, offset],
-    ),
-    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM charging_sessions${w}`, params),
+    db.query<R>(`${select}${w.sql()} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`, [
+      ...w.params,
+      limit,
+      offset,
+    ]),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}${w.sql()}`, w.params),
   ]);
   return { items: items.rows, total: count.rows[0]?.n ?? 0 };
 }
 
+/** Newest first (start_time DESC, session_id). */
+export async function listSessions(db: Queryable, f: SessionFilters): Promise<Page<SessionRow>> {
+  const w = new Where();
+  if (f.hubId !== undefined) w.add('hub_id = ?', f.hubId);
+  if (f.nodeId !== undefined) w.add('node_id = ?', f.nodeId);
+  if (f.vehicleId !== undefined) w.add('vehicle_id = ?', f.vehicleId);
+  if (f.active === true) w.clauses.push('end_time IS NULL');
+  if (f.active === false) w.clauses.push('end_time IS NOT NULL');
+  if (f.from !== undefined)
+    w.add('(end_time IS NULL OR end_time >= ?::timestamptz)', toTimestamp(f.from, 'from'));
+  if (f.to !== undefined) w.add('start_time < ?::timestamptz', toTimestamp(f.to, 'to'));
+  return pageOf<SessionRow>(db, SESSION_SELECT, 'charging_sessions', w, 'start_time DESC, session_id', f);
+}
+
 /** Newest first (ts DESC, id DESC). */
 export async function listDlmEvents(db: Queryable, f: DlmEventFilters): Promise<Page<DlmEventRow>> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, v: unknown): void => {
-    params.push(v);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (f.hubId !== undefined) add('hub_id = ?', f.hubId);
-  if (f.nodeId !== undefined) add('node_id = ?', f.nodeId);
-  if (f.source !== undefined) add('source = ?', f.source);
-  if (f.since !== undefined) add('ts >= ?::timestamptz', toTimestamp(f.since, 'since'));
-  if (f.until !== undefined) add('ts < ?::timestamptz', toTimestamp(f.until, 'until'));
-  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
-  const [limit, offset] = pageBounds(f.limit, f.offset);
-  const [items, count] = await Promise.all([
-    db.query(
-      `${DLM_SELECT}${w} ORDER BY ts DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, limit, offset],
-    ),
-    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dlm_events${w}`, params),
-  ]);
-  return { items: items.rows.map(toDlmRow), total: count.rows[0]?.n ?? 0 };
+  const w = new Where();
+  if (f.hubId !== undefined) w.add('hub_id = ?', f.hubId);
+  if (f.nodeId !== undefined) w.add('node_id = ?', f.nodeId);
+  if (f.source !== undefined) w.add('source = ?', f.source);
+  if (f.since !== undefined) w.add('ts >= ?::timestamptz', toTimestamp(f.since, 'since'));
+  if (f.until !== undefined) w.add('ts < ?::timestamptz', toTimestamp(f.until, 'until'));
+  const page = await pageOf<QueryResultRow>(db, DLM_SELECT, 'dlm_events', w, 'ts DESC, id DESC', f);
+  return { items: page.items.map(toDlmRow), total: page.total };
 }
 
 /** Newest first (ts DESC, id DESC). */
 export async function listAuditLog(db: Queryable, f: AuditFilters): Promise<Page<AuditRow>> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, v: unknown): void => {
-    params.push(v);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (f.hubId !== undefined) add('hub_id = ?', f.hubId);
-  if (f.nodeId !== undefined) add('node_id = ?', f.nodeId);
-  if (f.vehicleId !== undefined) add('vehicle_id = ?', f.vehicleId);
-  if (f.actor !== undefined) add('actor = ?', f.actor);
-  if (f.since !== undefined) add('ts >= ?::timestamptz', toTimestamp(f.since, 'since'));
-  if (f.until !== undefined) add('ts < ?::timestamptz', toTimestamp(f.until, 'until'));
-  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
-  const [limit, offset] = pageBounds(f.limit, f.offset);
-  const [items, count] = await Promise.all([
-    db.query<AuditRow>(
-      `${AUDIT_SELECT}${w} ORDER BY ts DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, limit, offset],
-    ),
-    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log${w}`, params),
-  ]);
-  return { items: items.rows.map((x) => ({ ...x, id: Number(x.id) })), total: count.rows[0]?.n ?? 0 };
+  const w = new Where();
+  if (f.hubId !== undefined) w.add('hub_id = ?', f.hubId);
+  if (f.nodeId !== undefined) w.add('node_id = ?', f.nodeId);
+  if (f.vehicleId !== undefined) w.add('vehicle_id = ?', f.vehicleId);
+  if (f.actor !== undefined) w.add('actor = ?', f.actor);
+  if (f.since !== undefined) w.add('ts >= ?::timestamptz', toTimestamp(f.since, 'since'));
+  if (f.until !== undefined) w.add('ts < ?::timestamptz', toTimestamp(f.until, 'until'));
+  const page = await pageOf<AuditRow>(db, AUDIT_SELECT, 'audit_log', w, 'ts DESC, id DESC', f);
+  return { items: page.items.map((x) => ({ ...x, id: Number(x.id) })), total: page.total };
 }
