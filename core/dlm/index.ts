@@ -22,6 +22,8 @@ export { DlmEngine } from './engine';
 export type { HubAllocationInfo, RestoredLimit, TwinView } from './engine';
 export { allocateHub, isActiveNode } from './hub-allocation';
 export { commandToNotification } from './notification';
+export { ForeignDlmEvents, DEFAULT_FOREIGN_OPTIONS, allocationTimeMs } from './foreign';
+export type { ForeignEventOptions } from './foreign';
 export {
   capacityOverrideOf,
   gridCapacityKw,

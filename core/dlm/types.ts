@@ -113,7 +113,9 @@ export type DlmAlarm =
       reportedKw: number | null;
     }
   | { kind: 'hub-waiting-for-info'; hubId: string; sinceMs: number }
-  | { kind: 'hub-limits-unknown'; hubId: string; sinceMs: number; nodes: string[] };
+  | { kind: 'hub-limits-unknown'; hubId: string; sinceMs: number; nodes: string[] }
+  /** Another orchestrator publishes DLM events for a hub this one allocates (foreign.ts). */
+  | { kind: 'foreign-orchestrator'; hubId: string; sinceMs: number; allocationId: string; lastMs: number };
 
 /** An alarm raised or cleared (once per transition). */
 export interface DlmAlarmEvent {

@@ -3,6 +3,14 @@ import type { DlmAlarm } from '../../core/dlm';
 import { formatTimestamp } from '../../core/contract';
 
 export function alarmJson(a: DlmAlarm): Record<string, unknown> {
+  if (a.kind === 'foreign-orchestrator')
+    return {
+      alarm: a.kind,
+      hub_id: a.hubId,
+      since: formatTimestamp(a.sinceMs),
+      allocation_id: a.allocationId,
+      message: `another orchestrator publishes DLM events for hub ${a.hubId} (allocation ${a.allocationId}): two allocators can together set its limits above capacity — stop the other one (or make both instances of one cluster)`,
+    };
   if (a.kind === 'hub-limits-unknown')
     return {
       alarm: a.kind,

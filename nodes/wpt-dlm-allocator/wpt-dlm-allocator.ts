@@ -17,6 +17,8 @@ import {
   checkDlmConfig,
   commandToNotification,
   parseOverrides,
+  ForeignDlmEvents,
+  type DlmAlarmEvent,
   type DlmCommand,
   type Policy,
 } from '../../core/dlm';
@@ -76,6 +78,15 @@ export = function register(RED: NodeAPI): void {
     const cluster = clusterNode?.enabled ? clusterNode : null;
     /** Cluster mode: the hubs the engine manages (owned, restored); being restored. */
     const managed = new Set<string>();
+    /** Since when each hub is allocated here (cluster mode: its acquisition), for foreign events. */
+    const managedSince = new Map<string, number>();
+    let startedAtMs = 0;
+    /**
+     * Events of another orchestrator for our hubs (core/dlm/foreign.ts): an alarm. The grace
+     * after a hub is taken on is for a previous owner's last events: cluster mode only.
+     */
+    const foreign = new ForeignDlmEvents(cluster ? {} : { graceMs: 0 });
+    let foreignAlarms: DlmAlarmEvent[] = [];
     const restoring = new Set<string>();
     let offCycle: (() => void) | undefined;
 
@@ -122,6 +133,7 @@ export = function register(RED: NodeAPI): void {
       for (const h of [...managed]) {
         if (!cluster.mayPublish(h)) {
           managed.delete(h);
+          managedSince.delete(h);
           engine.dropHub(h, t);
         }
       }
@@ -157,7 +169,10 @@ export = function register(RED: NodeAPI): void {
         now,
       );
       engine.adoptHubs(fresh, fleet!.twin, now);
-      for (const h of ok) managed.add(h);
+      for (const h of ok) {
+        managed.add(h);
+        managedSince.set(h, now);
+      }
       node.log(RED._(`${ns}.log.takeover`, { hubs: ok.length, limits: limits.length }));
       run();
       status.refresh();
@@ -181,11 +196,14 @@ export = function register(RED: NodeAPI): void {
           if (!managed.has(c.hubId)) return false;
           if (cluster.mayPublish(c.hubId)) return true;
           managed.delete(c.hubId);
+          managedSince.delete(c.hubId);
           engine.dropHub(c.hubId, t);
           return false;
         });
       }
-      const alarms = engine.takeAlarmEvents();
+      for (const c of cmds) foreign.sent(c.allocationId);
+      const alarms = [...engine.takeAlarmEvents(), ...foreignAlarms, ...foreign.tick(Date.now())];
+      foreignAlarms = [];
       for (const e of alarms) {
         const text = alarmJson(e.alarm).message as string;
         if (e.state === 'raised') node.warn(text);
@@ -260,6 +278,7 @@ export = function register(RED: NodeAPI): void {
     // allocated before they are known, so a restart never oversubscribes a hub.
     void fleet.ready.then(() => {
       if (closed) return;
+      startedAtMs = Date.now();
       if (cluster) {
         // Nothing is owned yet: each hub is restored and RESYNCed when its lease is acquired.
         started = true;
@@ -294,8 +313,16 @@ export = function register(RED: NodeAPI): void {
               return typeof h !== 'string' || managed.has(h);
             })
           : msg.payload;
+        // DLM events on the bus that claim to be an orchestrator's and are not ours.
+        const t = Date.now();
+        for (const c of changes)
+          if (c.type === 'hub-dlm-event') {
+            const since = cluster ? managedSince.get(c.hubId) : startedAtMs;
+            const raised = foreign.seen(c, SOURCE, since, t);
+            if (raised) foreignAlarms.push(raised);
+          }
         try {
-          emit(engine.onChanges(changes, fleet.twin, Date.now()));
+          emit(engine.onChanges(changes, fleet.twin, t));
         } catch (err) {
           return done(err as Error);
         }

@@ -500,5 +500,7 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       { every: 200, detail: () => off },
     );
     assert.deepEqual(violations, []);
+    // Handovers (kill, takeover, rebalance) are not mistaken for a second orchestrator.
+    for (const r of runtimes) assert.doesNotMatch(r.output(), /another orchestrator publishes DLM events/);
   });
 });

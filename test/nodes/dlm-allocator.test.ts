@@ -386,4 +386,40 @@ describe('node: wpt-dlm-allocator', () => {
     assert.equal(warnings.filter((w) => /waiting for hub info/.test(w)).length, 1, 'logged once');
     assert.equal(out.length, 0, 'nothing allocated');
   });
+
+  it('raises "another orchestrator" when DLM events for its hub come from an allocator that is not it; its own echoes never do', async () => {
+    await nr.load([fleetNode, twinNode, allocatorNode], flow());
+    await (nr.getNode('f1') as unknown as FleetNode).ready;
+    setupHub();
+    const [out, alarms] = ['out', 'alarms'].map(collect) as [Msg[], Msg[]];
+    feed('iot/hubs/hub_01/requests', { vehicle_id: 'veh_001', node_id: 'node_01', soc_percent: 35 });
+    await until(() => out.length > 0, 3000, 'our limits');
+    // Our own events come back from the broker (the twin reports them as hub-dlm-event).
+    for (const m of out) {
+      const p = m.payload as Record<string, unknown>;
+      feed('iot/hubs/hub_01/dlm/events', { ...p, timestamp: undefined });
+    }
+    await sleep(100);
+    assert.equal(alarms.length, 0, 'our own echoes are ours');
+    // Another allocator's, allocated now, claiming the same source.
+    const now = Date.now();
+    feed('iot/hubs/hub_01/dlm/events', {
+      trigger_reason: 'REBALANCE',
+      original_limit: 0,
+      new_limit: 80,
+      affected_node_id: 'node_02',
+      total_grid_load: 160,
+      available_capacity: 0,
+      allocation_id: `hub_01:${now}:1`,
+      policy: 'equal',
+      source: 'wpt-dlm',
+    });
+    await until(() => alarms.length >= 1, 3000, 'the alarm');
+    const a = alarms[0]!.payload as Record<string, unknown>;
+    assert.deepEqual(
+      [a.state, a.alarm, a.hub_id, a.allocation_id],
+      ['raised', 'foreign-orchestrator', 'hub_01', `hub_01:${now}:1`],
+    );
+    assert.match(String(a.message), /another orchestrator publishes DLM events for hub hub_01/);
+  });
 });
