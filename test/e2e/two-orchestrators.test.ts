@@ -2,7 +2,6 @@
 // (its own database), on the same broker. Both allocate every hub they hear; each sees DLM
 // events for its hubs that claim to be an orchestrator's and that it did not publish, and says
 // so (alarm `foreign-orchestrator`, core/dlm/foreign.ts) — in its log and on the dashboard.
-import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startRuntime, type RuntimeHandle } from '../helpers/runtime';
 import { startEchoHub, type EchoHub } from '../helpers/echo-hub';
