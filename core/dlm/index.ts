@@ -32,3 +32,5 @@ export {
   nodeMaxKw,
   type CapacityOverride,
 } from './effective';
+export { HubCustody } from './custody';
+export type { HubLeases, TakeOverResult } from './custody';

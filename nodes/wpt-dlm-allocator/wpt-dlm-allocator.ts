@@ -18,9 +18,11 @@ import {
   commandToNotification,
   parseOverrides,
   ForeignDlmEvents,
+  HubCustody,
   type DlmAlarmEvent,
   type DlmCommand,
   type Policy,
+  type TakeOverResult,
 } from '../../core/dlm';
 import { buildTopic, formatTimestamp } from '../../core/contract';
 import { isTwinChangeList } from '../../core/twin';
@@ -76,18 +78,16 @@ export = function register(RED: NodeAPI): void {
     // allocated and published for. Off (or not linked): every hub, exactly as before.
     const clusterNode = configNode<ClusterConfigNode>(RED, def.cluster);
     const cluster = clusterNode?.enabled ? clusterNode : null;
-    /** Cluster mode: the hubs the engine manages (owned, restored); being restored. */
-    const managed = new Set<string>();
-    /** Since when each hub is allocated here (cluster mode: its acquisition), for foreign events. */
-    const managedSince = new Map<string, number>();
+    /** Cluster mode: the hubs the engine manages, following the leases (core/dlm/custody.ts). */
+    const custody = cluster ? new HubCustody(engine, cluster) : null;
+    /** Single instance: since when every hub is allocated here, for foreign events. */
     let startedAtMs = 0;
     /**
      * Events of another orchestrator for our hubs (core/dlm/foreign.ts): an alarm. The grace
      * after a hub is taken on is for a previous owner's last events: cluster mode only.
      */
-    const foreign = new ForeignDlmEvents(cluster ? {} : { graceMs: 0 });
+    const foreign = new ForeignDlmEvents(custody ? {} : { graceMs: 0 });
     let foreignAlarms: DlmAlarmEvent[] = [];
-    const restoring = new Set<string>();
     let offCycle: (() => void) | undefined;
 
     let started = false;
@@ -124,56 +124,26 @@ export = function register(RED: NodeAPI): void {
 
     /** Cluster mode: the owner's lease epoch on each event (an extra field, CONTRACT.md allows them). */
     const withEpoch = <T extends object>(payload: T, hubId: string): T =>
-      cluster ? { ...payload, owner_epoch: cluster.epochOf(hubId) ?? null } : payload;
+      custody ? { ...payload, owner_epoch: custody.epochOf(hubId) } : payload;
 
-    /** Cluster mode: drops the hubs whose fence closed (at once), takes over those newly owned. */
+    /** Cluster mode, after each lease cycle: drops the hubs whose fence closed, takes over those newly owned. */
     const reconcile = (): void => {
-      if (!cluster || closed || !started) return;
-      const t = Date.now();
-      for (const h of [...managed]) {
-        if (!cluster.mayPublish(h)) {
-          managed.delete(h);
-          managedSince.delete(h);
-          engine.dropHub(h, t);
-        }
-      }
-      const fresh = cluster.ownedHubs().filter((h) => !managed.has(h) && !restoring.has(h));
-      if (fresh.length) void takeOver(fresh);
+      if (!custody || closed || !started) return;
+      const fresh = custody.reconcile(Date.now());
+      if (fresh.length) void takeOver(custody, fresh);
     };
     /** Acquired hubs: their limits in force restored from PostgreSQL, then RESYNC (as at a restart). */
-    const takeOver = async (hubs: string[]): Promise<void> => {
-      for (const h of hubs) restoring.add(h);
-      let limits: Array<{ hubId: string; nodeId: string; limitKw: number }>;
+    const takeOver = async (c: HubCustody, hubs: string[]): Promise<void> => {
+      let done: TakeOverResult | null;
       try {
-        limits = await cluster!.storedLimits(hubs);
+        done = await c.takeOver(hubs, fleet!.twin, Date.now);
       } catch (err) {
         // Not restored: not allocated; the next cycle tries again.
         node.warn(RED._(`${ns}.log.takeover-failed`, { message: (err as Error).message }));
         return;
-      } finally {
-        for (const h of hubs) restoring.delete(h);
       }
-      if (closed) return;
-      const ok = hubs.filter((h) => cluster!.mayPublish(h) && !managed.has(h));
-      if (!ok.length) return;
-      // A hub never owned before (epoch 1) with nothing stored was never sent a limit: it is
-      // managed as a new hub. Any other is restored as at a restart (a hint, RESYNC).
-      const stored = new Set(limits.map((l) => l.hubId));
-      const fresh = ok.filter((h) => cluster!.epochOf(h) === 1 && !stored.has(h));
-      const set = new Set(ok.filter((h) => !fresh.includes(h)));
-      const now = Date.now();
-      engine.restoreHubs(
-        [...set],
-        limits.filter((l) => set.has(l.hubId)),
-        fleet!.twin,
-        now,
-      );
-      engine.adoptHubs(fresh, fleet!.twin, now);
-      for (const h of ok) {
-        managed.add(h);
-        managedSince.set(h, now);
-      }
-      node.log(RED._(`${ns}.log.takeover`, { hubs: ok.length, limits: limits.length }));
+      if (!done || closed) return;
+      node.log(RED._(`${ns}.log.takeover`, { hubs: done.hubs, limits: done.limits }));
       run();
       status.refresh();
     };
@@ -188,19 +158,8 @@ export = function register(RED: NodeAPI): void {
     /** Sends the commands (output 1, in publishing order: break before make) and the alarms. */
     const emit = (cmds: DlmCommand[]): void => {
       if (closed) return;
-      if (cluster && cmds.length) {
-        // The fence, right before the batch leaves: a hub whose lease may be gone is dropped
-        // now, its commands with it (the cluster cycle drops the others within renewMs).
-        const t = Date.now();
-        cmds = cmds.filter((c) => {
-          if (!managed.has(c.hubId)) return false;
-          if (cluster.mayPublish(c.hubId)) return true;
-          managed.delete(c.hubId);
-          managedSince.delete(c.hubId);
-          engine.dropHub(c.hubId, t);
-          return false;
-        });
-      }
+      // The fence, right before the batch leaves (the cluster cycle drops the others within renewMs).
+      if (custody && cmds.length) cmds = custody.fence(cmds, Date.now());
       for (const c of cmds) foreign.sent(c.allocationId);
       const alarms = [...engine.takeAlarmEvents(), ...foreignAlarms, ...foreign.tick(Date.now())];
       foreignAlarms = [];
@@ -307,17 +266,12 @@ export = function register(RED: NodeAPI): void {
       if (!started) await fleet.ready;
       if (closed) return done();
       if (isTwinChangeList(msg.payload)) {
-        const changes = cluster
-          ? msg.payload.filter((c) => {
-              const h = (c as { hubId?: unknown }).hubId;
-              return typeof h !== 'string' || managed.has(h);
-            })
-          : msg.payload;
+        const changes = custody ? custody.ownChanges(msg.payload) : msg.payload;
         // DLM events on the bus that claim to be an orchestrator's and are not ours.
         const t = Date.now();
         for (const c of changes)
           if (c.type === 'hub-dlm-event') {
-            const since = cluster ? managedSince.get(c.hubId) : startedAtMs;
+            const since = custody ? custody.managedSince(c.hubId) : startedAtMs;
             const raised = foreign.seen(c, SOURCE, since, t);
             if (raised) foreignAlarms.push(raised);
           }
@@ -340,6 +294,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      custody?.close();
       offCycle?.();
       if (timer) clearTimeout(timer);
       if (watch) clearInterval(watch);
