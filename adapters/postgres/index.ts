@@ -70,3 +70,4 @@ export {
   type TimerApi,
 } from './write-queue';
 export { WriteAhead, type WriteAheadOptions, type WriteAheadStats } from './write-ahead';
+export { pgSoleLock, SOLE_LOCK_KEY, type SoleLockOptions } from './sole-lock';

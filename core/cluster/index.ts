@@ -29,3 +29,5 @@ export {
   vehicleSubscriptions,
 } from './subscriptions';
 export type { Subscription } from './subscriptions';
+export { SoleOrchestrator } from './sole';
+export type { LockAttempt, SoleChange, SoleLockPort, SoleState } from './sole';
