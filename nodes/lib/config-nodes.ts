@@ -8,7 +8,7 @@ import type { Twin, TwinChange } from '../../core/twin';
 import type { LastLimit } from '../../adapters/postgres';
 import type { InfluxWriter } from '../../adapters/influx';
 import type { AuthOutcome } from './api/auth';
-import type { ClusterMember, CycleResult } from '../../core/cluster';
+import type { ClusterMember, CycleResult, SoleState } from '../../core/cluster';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface FleetNode extends Node {
@@ -72,4 +72,21 @@ export interface ClusterConfigNode extends Node {
   storedLimits(hubIds: readonly string[]): Promise<Array<{ hubId: string; nodeId: string; limitKw: number }>>;
   /** Called after every cycle (acquired = `started`, `lost`, `released`); returns an unsubscribe. */
   onCycle(fn: (r: CycleResult) => void): () => void;
+  /**
+   * Cluster mode off with a database: the sole-orchestrator lock (core/cluster/sole.ts) —
+   * the DLM allocates only while `mayAllocate()`. Null in cluster mode and without a database.
+   */
+  sole: SoleGuard | null;
+}
+
+/** The sole-orchestrator lock of a single instance, as the allocator sees it. */
+export interface SoleGuard {
+  readonly state: SoleState;
+  /** Who holds the lock while this instance stands by. */
+  readonly holder: string | null;
+  mayAllocate(): boolean;
+  /** Resolves after the first round (the lock taken, another holder seen, or no answer). */
+  settled: Promise<void>;
+  /** Called after each change of state; returns an unsubscribe. */
+  onChange(fn: () => void): () => void;
 }

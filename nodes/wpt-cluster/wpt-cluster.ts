@@ -7,6 +7,12 @@
 // `mayPublish(hubId)` (the fence) right before each publish batch and put `epochOf(hubId)` on
 // their events; `onCycle` tells them which hubs were acquired, lost or released. On close it
 // stops gracefully: fences closed at once, leases released, membership ended.
+//
+// Off, with a database linked: the single instance holds the sole-orchestrator lock of that
+// database (core/cluster/sole.ts, adapters/postgres/sole-lock.ts) and `sole` tells the DLM
+// allocator whether it may allocate; a second single instance on the same database stands by
+// and takes over when the first is gone. The lock is tried every `renewMs`.
+import os from 'node:os';
 import { Pool } from 'pg';
 import type { NodeAPI, Props } from '../lib/node-red';
 import type { ClusterConfigNode, FleetNode, PostgresNode } from '../lib/config-nodes';
@@ -17,9 +23,11 @@ import {
   ClusterNode,
   checkClusterTiming,
   clusterModeFromEnv,
+  SoleOrchestrator,
   type CycleResult,
+  type SoleChange,
 } from '../../core/cluster';
-import { lastLimitsOfHubs, pgLeaseStore } from '../../adapters/postgres';
+import { lastLimitsOfHubs, pgLeaseStore, pgSoleLock } from '../../adapters/postgres';
 
 const ns = 'wpt-cluster';
 const now = (): number => performance.now();
@@ -42,9 +50,64 @@ export = function register(RED: NodeAPI): void {
     node.epochOf = () => undefined;
     node.ownedHubs = () => [];
     node.storedLimits = () => Promise.resolve([]);
+    node.sole = null;
     node.onCycle = (fn) => {
       listeners.add(fn);
       return () => listeners.delete(fn);
+    };
+    /** Cluster mode off: the sole-orchestrator lock of the linked database, if any. */
+    const guardSole = (): void => {
+      const pg = configNode<PostgresNode>(RED, def.postgres);
+      const pool = pg?.pool;
+      if (!pg || !pool) return;
+      const changed = new Set<() => void>();
+      const name = `wpt-dlm ${os.hostname()} pid ${process.pid}`;
+      const onChange = (c: SoleChange): void => {
+        if (c.to === 'standby')
+          node.warn(RED._(`${ns}.log.standby`, { holder: c.holder ?? RED._(`${ns}.log.unknown-holder`) }));
+        else if (c.to === 'sole' && c.from !== 'starting') node.log(RED._(`${ns}.log.sole`));
+        else if (c.to === 'unsure') node.warn(RED._(`${ns}.log.unsure`, { message: c.error ?? '' }));
+        for (const fn of changed) fn();
+      };
+      const guard = new SoleOrchestrator(pgSoleLock({ connection: pool.options, name }), onChange);
+      const retryMs = num(text(def.renewMs), 2000);
+      let closed = false;
+      let timer: ReturnType<typeof setInterval> | undefined;
+      // After the migrations (or their failure): the first round settles the state.
+      const settled = pg.ready
+        .catch(() => {})
+        .then(() => (closed ? undefined : guard.cycle()))
+        .then(() => {
+          if (!closed) timer = setInterval(() => void guard.cycle(), Math.max(500, retryMs));
+        });
+      node.storedLimits = async (hubIds) =>
+        (await lastLimitsOfHubs(pool, hubIds)).map((l) => ({
+          hubId: l.hub_id,
+          nodeId: l.node_id,
+          limitKw: l.new_limit,
+        }));
+      node.sole = {
+        get state() {
+          return guard.state;
+        },
+        get holder() {
+          return guard.holder;
+        },
+        mayAllocate: () => guard.mayAllocate(),
+        settled,
+        onChange: (fn) => {
+          changed.add(fn);
+          return () => changed.delete(fn);
+        },
+      };
+      node.on('close', (_removed: boolean, done: () => void) => {
+        closed = true;
+        if (timer) clearInterval(timer);
+        void guard
+          .release()
+          .catch(() => {})
+          .then(() => done());
+      });
     };
     const fail = (message: string): void => {
       node.configError = message;
@@ -54,7 +117,7 @@ export = function register(RED: NodeAPI): void {
       node.mayPublish = () => false;
     };
     if (!mode.ok) return fail(mode.errors.join('; '));
-    if (!mode.value.enabled) return;
+    if (!mode.value.enabled) return guardSole();
 
     const timing = checkClusterTiming({
       renewMs: num(text(def.renewMs), 2000),

@@ -9,7 +9,7 @@
 // engine's next wake-up.
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, Props } from '../lib/node-red';
 import { configNode, num } from '../lib/node-red';
-import type { ClusterConfigNode, FleetNode } from '../lib/config-nodes';
+import type { ClusterConfigNode, FleetNode, SoleGuard } from '../lib/config-nodes';
 import { nodeStatus, compact } from '../lib/status';
 import {
   DEFAULT_DLM_CONFIG,
@@ -22,6 +22,7 @@ import {
   type DlmAlarmEvent,
   type DlmCommand,
   type Policy,
+  type RestoredLimit,
   type TakeOverResult,
 } from '../../core/dlm';
 import { buildTopic, formatTimestamp } from '../../core/contract';
@@ -78,6 +79,9 @@ export = function register(RED: NodeAPI): void {
     // allocated and published for. Off (or not linked): every hub, exactly as before.
     const clusterNode = configNode<ClusterConfigNode>(RED, def.cluster);
     const cluster = clusterNode?.enabled ? clusterNode : null;
+    /** A single instance with a database: its sole-orchestrator lock (null in cluster mode). */
+    const sole = cluster ? null : (clusterNode?.sole ?? null);
+    let offSole: (() => void) | undefined;
     /** Cluster mode: the hubs the engine manages, following the leases (core/dlm/custody.ts). */
     const custody = cluster ? new HubCustody(engine, cluster) : null;
     /** Single instance: since when every hub is allocated here, for foreign events. */
@@ -97,6 +101,8 @@ export = function register(RED: NodeAPI): void {
     let sent = 0;
     let broker: BrokerState | null = null;
     const status = nodeStatus(node, () => {
+      if (sole && !started && sole.state === 'standby')
+        return { fill: 'yellow', shape: 'ring', text: RED._(`${ns}.status.standby`) };
       if (broker === 'down') return { fill: 'red', shape: 'ring', text: RED._(`${ns}.status.broker-down`) };
       const ignoring = engine.alarms().find((a) => a.kind === 'hub-ignores-commands');
       if (ignoring)
@@ -252,20 +258,65 @@ export = function register(RED: NodeAPI): void {
         nodeId: l.node_id,
         limitKw: l.new_limit,
       }));
+      if (!sole) return startSingle(limits);
+      // A single instance with a database allocates only as its sole orchestrator.
+      void sole.settled.then(() => {
+        if (closed) return;
+        offSole = sole.onChange(() => void soleChanged(sole));
+        if (sole.mayAllocate()) startSingle(limits);
+        else status.refresh();
+      });
+    });
+
+    /** Single instance: every hub restored from the limits stored before, then RESYNC as each reports. */
+    function startSingle(limits: RestoredLimit[]): void {
       const now = Date.now();
-      engine.restore(limits, fleet.twin, now);
+      startedAtMs = now;
+      engine.restore(limits, fleet!.twin, now);
       if (limits.length)
         node.log(RED._(`${ns}.log.restored`, { limits: limits.length, hubs: engine.hubsManaged().length }));
       started = true;
       if (brokerNode && !brokerNode.connected) setBroker('down');
       run();
       status.refresh();
-    });
+    }
+    /**
+     * The sole-orchestrator lock changed hands. Taken (the other orchestrator is gone): the limits
+     * it stored are read now and restored as at a restart. Lost to another orchestrator:
+     * nothing more is allocated or sent here; every hub is dropped.
+     */
+    let activating = false;
+    async function soleChanged(guard: SoleGuard): Promise<void> {
+      if (closed) return;
+      if (guard.mayAllocate() && !started && !activating) {
+        activating = true;
+        let limits: RestoredLimit[] = [];
+        try {
+          limits = await clusterNode!.storedLimits(fleet!.twin.hubs().map((h) => h.hubId));
+        } catch (err) {
+          // Unknown limits: every node counts at its max power until its hub reports it (restart.ts).
+          node.warn(RED._(`${ns}.log.sole-limits-failed`, { message: (err as Error).message }));
+        } finally {
+          activating = false;
+        }
+        if (!closed && guard.mayAllocate() && !started) startSingle(limits);
+      } else if (!guard.mayAllocate() && started) {
+        started = false;
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        timerAt = null;
+        const now = Date.now();
+        for (const h of engine.hubsManaged()) engine.dropHub(h, now);
+        status.refresh();
+      }
+    }
 
     node.on('input', async (msg: NodeMessageInFlow, _send, done) => {
       if (!started) await fleet.ready;
       if (closed) return done();
       if (isTwinChangeList(msg.payload)) {
+        // Not allocating (a standby, or the sole lock not settled): the twin keeps the state for later.
+        if (!started) return done();
         const changes = custody ? custody.ownChanges(msg.payload) : msg.payload;
         // DLM events on the bus that claim to be an orchestrator's and are not ours.
         const t = Date.now();
@@ -296,6 +347,7 @@ export = function register(RED: NodeAPI): void {
       closed = true;
       custody?.close();
       offCycle?.();
+      offSole?.();
       if (timer) clearTimeout(timer);
       if (watch) clearInterval(watch);
       timer = undefined;

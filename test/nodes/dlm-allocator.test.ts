@@ -8,7 +8,9 @@ import type { FleetNode } from '../../nodes/lib/config-nodes';
 import { decode, formatTimestamp } from '../../core/contract';
 import { until, sleep } from '../helpers/wait';
 import net from 'node:net';
-import { mqttUrl } from '../helpers/services';
+import { createTestDatabase, mqttUrl } from '../helpers/services';
+import { pgSoleLock } from '../../adapters/postgres';
+import type { SoleLockPort } from '../../core/cluster';
 
 const fleetNode = require('../../nodes/wpt-fleet/wpt-fleet');
 const twinNode = require('../../nodes/wpt-twin/wpt-twin');
@@ -421,5 +423,63 @@ describe('node: wpt-dlm-allocator', () => {
       ['raised', 'foreign-orchestrator', 'hub_01', `hub_01:${now}:1`],
     );
     assert.match(String(a.message), /another orchestrator publishes DLM events for hub hub_01/);
+  });
+});
+
+describe('node: wpt-dlm-allocator, one orchestrator per database (wpt-cluster off, PostgreSQL)', function () {
+  this.timeout(30000);
+  const postgresNode = require('../../nodes/wpt-postgres/wpt-postgres');
+  const clusterNode = require('../../nodes/wpt-cluster/wpt-cluster');
+  let db: string;
+  let holder: SoleLockPort | undefined;
+
+  before(async () => {
+    db = await createTestDatabase('wpt_sole_node');
+    await nr.startServer();
+  });
+  after(() => nr.stopServer());
+  afterEach(async () => {
+    await nr.unload();
+    await holder?.release();
+  });
+
+  it('stands by while another orchestrator holds the database (nothing sent), and takes over when it is gone', async () => {
+    holder = pgSoleLock({ connection: { connectionString: db }, name: 'wpt-dlm other-host pid 1' });
+    assert.equal((await holder.tryAcquire()).kind, 'held');
+    const nodes = flow({ cluster: 'c1' });
+    (nodes[0] as Record<string, unknown>).postgres = 'p';
+    nodes.push(
+      { id: 'p', type: 'wpt-postgres', url: db },
+      { id: 'c1', type: 'wpt-cluster', enabled: '0', fleet: 'f1', postgres: 'p', renewMs: 200 },
+    );
+    await nr.load([fleetNode, twinNode, allocatorNode, postgresNode, clusterNode], nodes);
+    const statuses: string[] = [];
+    nr.getNode('a1').on('call:status', (c) => statuses.push(String((c.args[0] as { text?: string }).text)));
+    await (nr.getNode('f1') as unknown as FleetNode).ready;
+    await until(() => statuses.includes('standby: database in use'), 10000, 'standby', {
+      detail: () => statuses,
+    });
+    const out = collect('out');
+    setupHub();
+    feed('iot/hubs/hub_01/requests', { vehicle_id: 'veh_001', node_id: 'node_01', soc_percent: 35 });
+    await sleep(1000);
+    assert.deepEqual(out, [], 'a standby sends nothing');
+
+    await holder.release();
+    await until(() => statuses.some((t) => /hubs · \d+ sent/.test(t)), 5000, 'allocating', {
+      detail: () => statuses,
+    });
+    // Taken over as at a restart: the hub's reports are re-sent (RESYNC) before anything new.
+    feed('iot/hubs/hub_01/nodes/node_01/telemetry', {
+      voltage: 0,
+      current: 0,
+      power_kw: 0,
+      power_limit_kw: 20,
+      is_occupied: true,
+      connected_vehicle_id: 'veh_001',
+      current_vehicle_soc: 35,
+    });
+    await until(() => out.length >= 1, 5000, 'the first event of the new orchestrator');
+    assert.deepEqual(brief(out[0]), ['RESYNC', 'node_01', 20, 20]);
   });
 });
