@@ -4,6 +4,11 @@
 // without anyone cleaning up. Advisory locks belong to the database they are taken in: two
 // fleets in two databases of one server never meet. The holder is named by its connection's
 // application name, which a standby reads from pg_stat_activity to say who it waits for.
+//
+// The instances of a cluster hold the same lock shared (`shared: true`): any number of them
+// together, never beside a single instance — a single instance started on a cluster's database
+// (WPT_CLUSTER forgotten) stands by, and a cluster instance does not join while a single one
+// holds the database.
 import pg from 'pg';
 import type { LockAttempt, SoleLockPort } from '../../core/cluster';
 
@@ -18,6 +23,8 @@ export interface SoleLockOptions {
   connection: pg.ClientConfig;
   /** This instance's name, shown to a standby (application_name, up to 63 bytes). */
   name: string;
+  /** Take the lock shared (cluster instances) rather than exclusive (a single instance). */
+  shared?: boolean;
 }
 
 export function pgSoleLock(opts: SoleLockOptions): SoleLockPort {
@@ -54,9 +61,8 @@ export function pgSoleLock(opts: SoleLockOptions): SoleLockPort {
       client = c;
       try {
         await c.connect();
-        const r = await query<{ ok: boolean }>(c, 'SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-          SOLE_LOCK_KEY,
-        ]);
+        const fn = opts.shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+        const r = await query<{ ok: boolean }>(c, `SELECT ${fn}($1::bigint) AS ok`, [SOLE_LOCK_KEY]);
         if (r.rows[0]?.ok === true) {
           held = true;
           return { kind: 'held' };
@@ -69,20 +75,24 @@ export function pgSoleLock(opts: SoleLockOptions): SoleLockPort {
               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid
               AND l.objsubid = 1
-            LIMIT 1`,
+            ORDER BY a.backend_start
+            LIMIT 4`,
           [SOLE_LOCK_KEY],
         );
         await drop();
-        const row = who.rows[0];
-        const holder = row
-          ? [
-              row.name || 'a session',
-              row.addr ? `from ${row.addr}` : '',
-              row.since ? `since ${row.since.toISOString()}` : '',
-            ]
-              .filter(Boolean)
-              .join(' ')
-          : null;
+        // Cluster instances hold it together: up to four are named.
+        const holder =
+          who.rows
+            .map((row) =>
+              [
+                row.name || 'a session',
+                row.addr ? `from ${row.addr}` : '',
+                row.since ? `since ${row.since.toISOString()}` : '',
+              ]
+                .filter(Boolean)
+                .join(' '),
+            )
+            .join(', ') || null;
         return { kind: 'other', holder };
       } catch (err) {
         await drop();

@@ -11,7 +11,9 @@
 // Off, with a database linked: the single instance holds the sole-orchestrator lock of that
 // database (core/cluster/sole.ts, adapters/postgres/sole-lock.ts) and `sole` tells the DLM
 // allocator whether it may allocate; a second single instance on the same database stands by
-// and takes over when the first is gone. The lock is tried every `renewMs`.
+// and takes over when the first is gone. The lock is tried every `renewMs`. Cluster instances
+// hold the same lock shared: none joins while a single instance holds the database, and a
+// single instance started on a cluster's database stands by.
 import os from 'node:os';
 import { Pool } from 'pg';
 import type { NodeAPI, Props } from '../lib/node-red';
@@ -176,29 +178,68 @@ export = function register(RED: NodeAPI): void {
       },
     });
     let closed = false;
+    // Graceful stop (once): fences close now, then the leases are released for the next owner.
+    let stopping: Promise<void> | undefined;
+    const stopLoop = (): Promise<void> =>
+      (stopping ??= loop.stop().then((released) => {
+        for (const fn of listeners) {
+          try {
+            fn({ lost: [], released, started: [] });
+          } catch {
+            /* stopping */
+          }
+        }
+      }));
+
+    // The database's sole-orchestrator lock, held shared with the other cluster instances: no
+    // joining while a single instance (not in cluster mode) holds it, and no staying once one
+    // took it (possible only after this instance's lock connection was lost).
+    const gate = new SoleOrchestrator(
+      pgSoleLock({
+        connection: pg.pool.options,
+        name: `wpt-dlm cluster ${instanceId} ${os.hostname()} pid ${process.pid}`,
+        shared: true,
+      }),
+      (c) => {
+        if (c.to === 'standby')
+          node.warn(
+            RED._(`${ns}.log.single-holds`, { holder: c.holder ?? RED._(`${ns}.log.unknown-holder`) }),
+          );
+      },
+    );
+    let gateTimer: ReturnType<typeof setInterval> | undefined;
+    const watchGate = (): void => {
+      gateTimer = setInterval(() => {
+        void gate.cycle().then(() => {
+          if (closed || gate.state !== 'standby' || stopping) return;
+          node.error(RED._(`${ns}.errors.single-took`, { id: instanceId }));
+          void stopLoop();
+        });
+      }, timing.value.renewMs);
+    };
     const started = Promise.all([pg.ready, fleet.ready])
-      .then(() => {
+      .then(async () => {
+        for (;;) {
+          if (closed) return;
+          await gate.cycle();
+          if (gate.state !== 'standby') break;
+          await new Promise((r) => setTimeout(r, timing.value.renewMs));
+        }
         if (closed) return;
         node.log(RED._(`${ns}.log.joining`, { id: instanceId }));
-        return loop.start();
+        await loop.start();
+        if (!closed) watchGate();
       })
       .catch((err: Error) => node.error(RED._(`${ns}.errors.start`, { message: err.message })));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
-      // Graceful stop: fences close now, then the leases are released for the next owner.
-      const stopped = loop.stop().then((released) => {
-        for (const fn of listeners) {
-          try {
-            fn({ lost: [], released, started: [] });
-          } catch {
-            /* closing */
-          }
-        }
-      });
+      if (gateTimer) clearInterval(gateTimer);
+      const stopped = stopLoop();
       void Promise.race([started, new Promise((r) => setTimeout(r, 3000))])
         .then(() => stopped)
         .catch(() => {})
+        .then(() => gate.release().catch(() => {}))
         .then(() => pool.end().catch(() => {}))
         .then(() => done());
     });

@@ -1,8 +1,8 @@
 // The sole-orchestrator lock on the real PostgreSQL (adapters/postgres/sole-lock.ts driven by
 // core/cluster/sole.ts): one holder per database; a second is told who holds it; the lock goes
 // with its session (released, or its backend terminated as when a process dies) and a standby
-// takes it; two databases of one server never meet; an unreachable server is an error, not
-// another holder.
+// takes it; cluster instances hold it together (shared), never beside a single instance; two
+// databases of one server never meet; an unreachable server is an error, not another holder.
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createTestDatabase } from '../helpers/services';
@@ -15,8 +15,8 @@ describe('integration: PostgreSQL sole-orchestrator lock', function () {
   let url: string;
   let otherUrl: string;
   const ports: SoleLockPort[] = [];
-  const lock = (name: string, connectionString = url): SoleLockPort => {
-    const p = pgSoleLock({ connection: { connectionString }, name });
+  const lock = (name: string, connectionString = url, shared = false): SoleLockPort => {
+    const p = pgSoleLock({ connection: { connectionString }, name, shared });
     ports.push(p);
     return p;
   };
@@ -73,6 +73,28 @@ describe('integration: PostgreSQL sole-orchestrator lock', function () {
     const c = lock('wpt-dlm db-c', otherUrl);
     assert.equal((await a.tryAcquire()).kind, 'held');
     assert.equal((await c.tryAcquire()).kind, 'held');
+  });
+
+  it('is held shared by cluster instances together, never beside a single instance', async () => {
+    const m1 = lock('wpt-dlm cluster m1', url, true);
+    const m2 = lock('wpt-dlm cluster m2', url, true);
+    assert.equal((await m1.tryAcquire()).kind, 'held');
+    assert.equal((await m2.tryAcquire()).kind, 'held', 'cluster instances share it');
+    const single = lock('wpt-dlm single');
+    const refused = await single.tryAcquire();
+    assert.equal(refused.kind, 'other');
+    assert.match(
+      (refused as { holder: string }).holder,
+      /^wpt-dlm cluster m1 from \S+ since \S+, wpt-dlm cluster m2 from /,
+      'a single instance is told which cluster instances hold it',
+    );
+    await m1.release();
+    await m2.release();
+    assert.equal((await single.tryAcquire()).kind, 'held');
+    const m3 = lock('wpt-dlm cluster m3', url, true);
+    const waits = await m3.tryAcquire();
+    assert.equal(waits.kind, 'other', 'no cluster instance beside a single instance');
+    assert.match((waits as { holder: string }).holder, /^wpt-dlm single /);
   });
 
   it('reports an unreachable server as an error, not as another holder', async () => {
