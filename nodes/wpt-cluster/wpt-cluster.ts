@@ -30,9 +30,20 @@ import {
   type SoleChange,
 } from '../../core/cluster';
 import { lastLimitsOfHubs, pgLeaseStore, pgSoleLock } from '../../adapters/postgres';
+import type { RestoredLimit } from '../../core/dlm';
 
 const ns = 'wpt-cluster';
 const now = (): number => performance.now();
+
+/** The limits in force stored for some hubs (latest orchestrator DLM event per node), for a takeover. */
+const storedLimitsIn =
+  (pool: Pool) =>
+  async (hubIds: readonly string[]): Promise<RestoredLimit[]> =>
+    (await lastLimitsOfHubs(pool, hubIds)).map((l) => ({
+      hubId: l.hub_id,
+      nodeId: l.node_id,
+      limitKw: l.new_limit,
+    }));
 
 export = function register(RED: NodeAPI): void {
   function WptClusterNode(this: ClusterConfigNode, def: Props): void {
@@ -82,12 +93,7 @@ export = function register(RED: NodeAPI): void {
         .then(() => {
           if (!closed) timer = setInterval(() => void guard.cycle(), Math.max(500, retryMs));
         });
-      node.storedLimits = async (hubIds) =>
-        (await lastLimitsOfHubs(pool, hubIds)).map((l) => ({
-          hubId: l.hub_id,
-          nodeId: l.node_id,
-          limitKw: l.new_limit,
-        }));
+      node.storedLimits = storedLimitsIn(pool);
       node.sole = {
         get state() {
           return guard.state;
@@ -146,12 +152,7 @@ export = function register(RED: NodeAPI): void {
 
     const pool = new Pool({ ...pg.pool.options, max: 2, application_name: `wpt-dlm-cluster-${instanceId}` });
     pool.on('error', () => {}); // an idle client's error: the next statement fails and says so
-    node.storedLimits = async (hubIds) =>
-      (await lastLimitsOfHubs(pool, hubIds)).map((l) => ({
-        hubId: l.hub_id,
-        nodeId: l.node_id,
-        limitKw: l.new_limit,
-      }));
+    node.storedLimits = storedLimitsIn(pool);
     const loop = new ClusterLoop(new ClusterNode(member, pgLeaseStore(pool, timing.value), now), {
       renewMs: timing.value.renewMs,
       jitter: 0.1,
