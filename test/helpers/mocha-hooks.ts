@@ -5,7 +5,7 @@
 // FC_SEED=<seed> runs every property with that seed.
 import fc from 'fast-check';
 import { stopServices } from './services';
-import { stopAllRuntimes } from './runtime';
+import { removeUserDirs, stopAllRuntimes } from './runtime';
 
 const seed = process.env.FC_SEED;
 if (seed !== undefined && seed !== '') {
@@ -20,5 +20,6 @@ export const mochaHooks = {
     this.timeout(120000);
     await stopAllRuntimes();
     await stopServices();
+    removeUserDirs();
   },
 };

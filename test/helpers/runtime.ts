@@ -53,10 +53,20 @@ export async function stopAllRuntimes(): Promise<void> {
   );
 }
 
+/** User dirs made by this test process: removed after all tests (removeUserDirs), none left in /tmp. */
+const userDirs = new Set<string>();
+
 export function makeUserDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wpt-e2e-'));
   fs.chmodSync(dir, 0o711); // the embedded PostgreSQL may run as the postgres user
+  userDirs.add(dir);
   return dir;
+}
+
+/** Removes every user dir made here (after stopAllRuntimes: nothing uses them any more). */
+export function removeUserDirs(): void {
+  for (const d of userDirs) fs.rmSync(d, { recursive: true, force: true });
+  userDirs.clear();
 }
 
 export interface StartOptions {
