@@ -159,13 +159,18 @@ function hubUpsert(c: Ctx, cmd: Cmd<'hub-upsert'>): OperatorResult {
   return hubView(h);
 }
 
-function hubDelete(c: Ctx, cmd: Cmd<'hub-delete'>): OperatorResult {
-  const h = needHub(c.st, cmd.hub_id);
-  const before = hubSettings(h);
+/** A hub and its nodes out of the twin (their sessions ended, assignments cleared). */
+function deleteHub(c: Ctx, h: HubEntity): void {
   const previous = hubView(h);
   for (const n of [...h.nodes.values()]) deleteNode(c, n);
   c.st.hubs.delete(h.hubId);
   c.out.push({ type: 'hub-deleted', ts: c.nowMs, hubId: h.hubId, previous });
+}
+
+function hubDelete(c: Ctx, cmd: Cmd<'hub-delete'>): OperatorResult {
+  const h = needHub(c.st, cmd.hub_id);
+  const before = hubSettings(h);
+  deleteHub(c, h);
   audit(c, cmd.op, { hubId: h.hubId }, before, null);
   return null;
 }
@@ -298,12 +303,7 @@ function vehicleDelete(c: Ctx, cmd: Cmd<'vehicle-delete'>): OperatorResult {
       `vehicle ${v.vehicleId} is charging at ${v.hubId}/${v.nodeId}: end its session first (session-end)`,
     );
   const before = vehicleSettings(v);
-  const previous = vehicleView(v);
-  for (const n of [...c.st.assignedNodes]) {
-    if (n.assignedVehicleId === v.vehicleId) clearAssignment(c.st, n, 'deleted', c.nowMs, c.out);
-  }
-  c.st.vehicles.delete(v.vehicleId);
-  c.out.push({ type: 'vehicle-deleted', ts: c.nowMs, vehicleId: v.vehicleId, previous });
+  deleteVehicle(c, v);
   audit(c, cmd.op, { vehicleId: v.vehicleId }, before, null);
   return null;
 }
@@ -386,21 +386,39 @@ export function operate(
   return { changes: c.out, result };
 }
 
+/** A vehicle out of the twin (a node waiting for it cleared). The caller checked it is not charging. */
+function deleteVehicle(c: Ctx, v: VehicleEntity): void {
+  const previous = vehicleView(v);
+  for (const n of [...c.st.assignedNodes]) {
+    if (n.assignedVehicleId === v.vehicleId) clearAssignment(c.st, n, 'deleted', c.nowMs, c.out);
+  }
+  c.st.vehicles.delete(v.vehicleId);
+  c.out.push({ type: 'vehicle-deleted', ts: c.nowMs, vehicleId: v.vehicleId, previous });
+}
+
 /** Operator settings as stored (restore records); ids name the entities, the rest is applied. */
 export interface ControlRecords {
   readonly hubs?: readonly HubRecord[];
   readonly nodes?: readonly NodeRecord[];
   readonly vehicles?: readonly VehicleRecord[];
+  /** Entities an operator deleted (through another instance). */
+  readonly deleted?: {
+    readonly hubs?: readonly string[];
+    readonly nodes?: readonly { readonly hubId: string; readonly nodeId: string }[];
+    readonly vehicles?: readonly string[];
+  };
 }
 
 /**
  * Cluster mode: operator settings another instance applied (read back from PostgreSQL, where
  * every instance writes them) applied here too, with the changes an operator command makes
  * (hub-upserted, node-upserted with a maintenance transition, vehicle-upserted and its SoC
- * class), but no audit (the instance that took the command audited it). Entities unknown here
- * are skipped; settings equal to this twin's change nothing. Only the operator's settings are
+ * class), but no audit (the instance that took the command audited it). Hubs and nodes unknown
+ * here are skipped (their structure comes from the hubs); a vehicle registered elsewhere is
+ * added. Settings equal to this twin's change nothing. Only the operator's settings are
  * taken: hub active and capacity override; node maintenance and max power override; vehicle
- * profile and priority; registrations.
+ * profile and priority; registrations. Entities deleted are removed with what a delete does
+ * (sessions ended, assignments cleared), except a vehicle charging here: its telemetry keeps it.
  */
 export function syncControls(st: TwinState, r: ControlRecords, nowMs: number): TwinChange[] {
   if (!isNum(nowMs)) throw new TwinInputError('nowMs must be a finite number');
@@ -439,9 +457,14 @@ export function syncControls(st: TwinState, r: ControlRecords, nowMs: number): T
     }
   }
   for (const x of r.vehicles ?? []) {
-    const v = st.vehicles.get(x.vehicleId);
-    if (!v) continue;
-    const before = vehicleSettings(v);
+    let v = st.vehicles.get(x.vehicleId);
+    const created = !v;
+    if (!v) {
+      // Registered through another instance (not heard yet here): added as the command did there.
+      if (x.registered !== true || vehicleRefusal(st, x.vehicleId, undefined, true)) continue;
+      v = st.ensureVehicle(x.vehicleId, nowMs, null);
+    }
+    const before = created ? null : vehicleSettings(v);
     if (x.model !== undefined) v.model = x.model ?? null;
     if (x.manufacturer !== undefined) v.manufacturer = x.manufacturer ?? null;
     if (x.driver !== undefined) v.driver = x.driver ?? null;
@@ -450,15 +473,27 @@ export function syncControls(st: TwinState, r: ControlRecords, nowMs: number): T
     const priorityChanged = typeof x.priority === 'boolean' && x.priority !== v.priority;
     if (typeof x.priority === 'boolean') v.priority = x.priority;
     if (typeof x.registered === 'boolean') v.registered = x.registered;
-    if (!same(before, vehicleSettings(v)))
+    if (before === null || !same(before, vehicleSettings(v)))
       c.out.push({
         type: 'vehicle-upserted',
         ts: nowMs,
         vehicleId: v.vehicleId,
-        created: false,
+        created,
         vehicle: vehicleView(v),
       });
     if (priorityChanged) classifyVehicle(st, v, nowMs, c.out);
+  }
+  for (const hubId of r.deleted?.hubs ?? []) {
+    const h = st.hubs.get(hubId);
+    if (h) deleteHub(c, h);
+  }
+  for (const x of r.deleted?.nodes ?? []) {
+    const n = st.node(x.hubId, x.nodeId);
+    if (n) deleteNode(c, n);
+  }
+  for (const vehicleId of r.deleted?.vehicles ?? []) {
+    const v = st.vehicles.get(vehicleId);
+    if (v && v.hubId === null) deleteVehicle(c, v);
   }
   return c.out;
 }

@@ -194,6 +194,50 @@ describe('core/twin: operator settings of another instance (syncControls)', () =
     });
   }
 
+  const deletes: Array<[string, object, NonNullable<Parameters<Twin['syncControls']>[0]['deleted']>]> = [
+    ['hub-delete', { op: 'hub-delete', hub_id: 'h' }, { hubs: ['h'] }],
+    [
+      'node-delete',
+      { op: 'node-delete', hub_id: 'h', node_id: 'node_01' },
+      { nodes: [{ hubId: 'h', nodeId: 'node_01' }] },
+    ],
+    ['vehicle-delete', { op: 'vehicle-delete', vehicle_id: 'v2' }, { vehicles: ['v2'] }],
+  ];
+  for (const [name, cmd, deleted] of deletes) {
+    it(`${name}: the other instance removes the same entities with the same changes (no audit)`, () => {
+      const { a, b } = pair();
+      for (const f of [a, b]) f.vehicle('v2', 50, T0 + 3);
+      const done = a.twin.operate(cmd, 'ann', T0 + 5 * S);
+      const synced = b.twin.syncControls({ deleted }, T0 + 6 * S);
+      assert.ok(synced.length > 0);
+      assert.deepEqual(types(synced), withoutAudit(done.changes));
+      assert.deepEqual(recordsOf(b.twin), recordsOf(a.twin));
+      assert.deepEqual(b.twin.syncControls({ deleted }, T0 + 7 * S), [], 'applied again: nothing more');
+    });
+  }
+
+  it('adds a vehicle registered through the other instance, with the same changes (no audit)', () => {
+    const { a, b } = pair();
+    const done = a.twin.operate(
+      { op: 'vehicle-upsert', vehicle_id: 'v9', priority: true, battery_capacity_kwh: 90 },
+      'ann',
+      T0 + 5 * S,
+    );
+    const synced = b.twin.syncControls(recordsOf(a.twin), T0 + 6 * S);
+    assert.deepEqual(types(synced), withoutAudit(done.changes));
+    assert.deepEqual(
+      [b.twin.vehicle('v9')?.priority, b.twin.vehicle('v9')?.batteryKwh, b.twin.vehicle('v9')?.registered],
+      [true, 90, true],
+    );
+    assert.deepEqual(b.twin.syncControls(recordsOf(a.twin), T0 + 7 * S), []);
+  });
+
+  it('keeps a vehicle deleted elsewhere while it charges here (its telemetry keeps it)', () => {
+    const { b } = pair();
+    assert.deepEqual(b.twin.syncControls({ deleted: { vehicles: ['v1'] } }, T0 + 5 * S), []);
+    assert.equal(b.twin.vehicle('v1')?.vehicleId, 'v1');
+  });
+
   it('skips entities it does not know and takes only the operator’s settings', () => {
     const { b } = pair();
     const changes = b.twin.syncControls(
