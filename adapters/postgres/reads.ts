@@ -100,23 +100,22 @@ export async function lastAuditId(db: Queryable, olderThanS = 0): Promise<number
 /**
  * The entities named by the operator actions audited after `afterId` (at most `limit`
  * actions), read as stored now — what another instance applied to them (cluster mode): their
- * rows and the last audit id read. Deleted entities have no row.
+ * rows and the last audit id read. Entities deleted (named by a delete, no row now) are listed
+ * in `deleted`.
  */
-export async function controlsAfter(
-  db: Queryable,
-  afterId: number,
-  limit = 1000,
-): Promise<{ lastId: number; hubs: HubRow[]; nodes: NodeRow[]; vehicles: VehicleRow[] }> {
+export async function controlsAfter(db: Queryable, afterId: number, limit = 1000): Promise<ControlsAfter> {
   const a = await db.query<{
     id: string;
+    op: string;
     hub_id: string | null;
     node_id: string | null;
     vehicle_id: string | null;
-  }>('SELECT id::text AS id, hub_id, node_id, vehicle_id FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2', [
-    afterId,
-    limit,
-  ]);
-  if (!a.rows.length) return { lastId: afterId, hubs: [], nodes: [], vehicles: [] };
+  }>(
+    'SELECT id::text AS id, op, hub_id, node_id, vehicle_id FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2',
+    [afterId, limit],
+  );
+  const deleted: DeletedEntities = { hubs: [], nodes: [], vehicles: [] };
+  if (!a.rows.length) return { lastId: afterId, hubs: [], nodes: [], vehicles: [], deleted };
   const hubIds = new Set<string>();
   const nodeHubs: string[] = [];
   const nodeIds: string[] = [];
@@ -144,12 +143,49 @@ export async function controlsAfter(
         ])
       : { rows: [] as VehicleRow[] },
   ]);
+  // Deleted: named by a delete and without a row now (one created again since is not).
+  const hubRows = new Set(hubs.rows.map((h) => h.hub_id));
+  const nodeRows = new Set(nodes.rows.map((n) => JSON.stringify([n.hub_id, n.node_id])));
+  const vehicleRows = new Set(vehicles.rows.map((v) => v.vehicle_id));
+  const seen = new Set<string>();
+  for (const r of a.rows) {
+    const key = JSON.stringify([r.op, r.hub_id, r.node_id, r.vehicle_id]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (r.op === 'hub-delete' && r.hub_id !== null && !hubRows.has(r.hub_id)) deleted.hubs.push(r.hub_id);
+    else if (
+      r.op === 'node-delete' &&
+      r.hub_id !== null &&
+      r.node_id !== null &&
+      !nodeRows.has(JSON.stringify([r.hub_id, r.node_id]))
+    )
+      deleted.nodes.push({ hubId: r.hub_id, nodeId: r.node_id });
+    else if (r.op === 'vehicle-delete' && r.vehicle_id !== null && !vehicleRows.has(r.vehicle_id))
+      deleted.vehicles.push(r.vehicle_id);
+  }
   return {
     lastId: Number(a.rows[a.rows.length - 1]!.id),
     hubs: hubs.rows,
     nodes: nodes.rows,
     vehicles: vehicles.rows,
+    deleted,
   };
+}
+
+/** Entities deleted by operators (cluster mode: each instance removes them from its twin). */
+export interface DeletedEntities {
+  hubs: string[];
+  nodes: Array<{ hubId: string; nodeId: string }>;
+  vehicles: string[];
+}
+
+/** What operators changed after an audit record: the rows of what they changed, and what they deleted. */
+export interface ControlsAfter {
+  lastId: number;
+  hubs: HubRow[];
+  nodes: NodeRow[];
+  vehicles: VehicleRow[];
+  deleted: DeletedEntities;
 }
 
 /** A node's telemetry as stored (cluster mode: what the hub's owner heard last). */

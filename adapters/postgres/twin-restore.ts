@@ -117,14 +117,24 @@ export function sessionRecordsOf(s: Pick<LoadedState, 'openSessions' | 'nodes'>)
     });
 }
 
-/** Stored rows of the entities operators changed → their settings (cluster mode: Twin.syncControls). */
+/**
+ * Stored rows of the entities operators changed → their settings, and what they deleted
+ * (cluster mode: Twin.syncControls).
+ */
 export function controlRecordsOf(r: {
   hubs: HubRow[];
   nodes: NodeRow[];
   vehicles: VehicleRow[];
+  deleted?: ControlRecords['deleted'];
 }): ControlRecords {
-  const s = loadedStateToSnapshot({ ...r, openSessions: [], lastLimits: [] });
-  return { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles };
+  const s = loadedStateToSnapshot({
+    hubs: r.hubs,
+    nodes: r.nodes,
+    vehicles: r.vehicles,
+    openSessions: [],
+    lastLimits: [],
+  });
+  return { hubs: s.hubs, nodes: s.nodes, vehicles: s.vehicles, ...(r.deleted ? { deleted: r.deleted } : {}) };
 }
 
 /** Stored node telemetry and vehicle rows → what other instances heard (cluster mode: Twin.applyRemote). */

@@ -189,7 +189,16 @@ export = function register(RED: NodeAPI): void {
         lastAudit = r.lastId;
         if (syncFailed) node.log(RED._(`${ns}.log.sync-back`));
         syncFailed = false;
-        if (!closed && (r.hubs.length || r.nodes.length || r.vehicles.length))
+        const d = r.deleted;
+        if (
+          !closed &&
+          (r.hubs.length ||
+            r.nodes.length ||
+            r.vehicles.length ||
+            d.hubs.length ||
+            d.nodes.length ||
+            d.vehicles.length)
+        )
           node.send([null, null, { topic: 'twin/controls', controls: controlRecordsOf(r) } as NodeMessage]);
         // What other instances hear, as they store it: the node telemetry of the hubs they own,
         // and vehicles (each read overlaps the last by REMOTE_OVERLAP_MS: a row committed late

@@ -7,7 +7,9 @@ import { createTestDatabase } from '../helpers/services';
 import {
   InvalidRowError,
   createPool,
+  controlsAfter,
   createRepository,
+  lastAuditId,
   loadState,
   migrate,
   MIGRATIONS,
@@ -453,5 +455,49 @@ describe('postgres control plane (integration)', function () {
     assert.throws(() => toTimestamp('0000-01-01T00:00:00Z', 'from'), /from: outside the years 1 to 9999/);
     assert.throws(() => toTimestamp(-1e15, 'ts'), InvalidRowError);
     assert.equal(toTimestamp('0001-01-01T00:00:00Z'), '0001-01-01T00:00:00Z');
+  });
+  it('controlsAfter: the settings operators changed after an audit id, and what they deleted (gone now)', async () => {
+    const f = new Feed(new Twin({ staleAfterS: 3600 }));
+    const all: TwinChange[] = [];
+    const put = (c: TwinChange[]): void => void all.push(...c);
+    const op = (cmd: object, at: number): void => put(f.twin.operate(cmd, 'ann', at).changes);
+    put(f.hubInfo('hub_01', T0, 120));
+    put(f.hubInfo('hub_02', T0, 80));
+    for (const n of ['node_01', 'node_02']) put(f.nodeInfo('hub_01', n, T0));
+    put(f.vehicle('v1', 41, T0 + 1, {}, 45));
+    put(f.vehicle('v2', 60, T0 + 1, {}, 45));
+    await store(all.splice(0));
+    const start = await lastAuditId(pool, 0);
+    op({ op: 'hub-active', hub_id: 'hub_01', active: false }, T0 + 10);
+    op({ op: 'node-delete', hub_id: 'hub_01', node_id: 'node_02' }, T0 + 11);
+    op({ op: 'hub-delete', hub_id: 'hub_02' }, T0 + 12);
+    op({ op: 'vehicle-delete', vehicle_id: 'v1' }, T0 + 13);
+    op({ op: 'vehicle-delete', vehicle_id: 'v2' }, T0 + 14);
+    // v2 is registered again after its delete: it has a row, so it is not reported deleted.
+    op({ op: 'vehicle-upsert', vehicle_id: 'v2', priority: true }, T0 + 15);
+    await store(all.splice(0));
+    const r = await controlsAfter(pool, start);
+    assert.deepEqual(
+      r.hubs.map((h) => [h.hub_id, h.is_active]),
+      [['hub_01', false]],
+    );
+    assert.deepEqual(
+      r.vehicles.map((v) => v.vehicle_id),
+      ['v2'],
+    );
+    assert.deepEqual(r.deleted, {
+      hubs: ['hub_02'],
+      nodes: [{ hubId: 'hub_01', nodeId: 'node_02' }],
+      vehicles: ['v1'],
+    });
+    assert.equal(r.lastId, start + 6);
+    // Nothing after the last one read.
+    assert.deepEqual(await controlsAfter(pool, r.lastId), {
+      lastId: r.lastId,
+      hubs: [],
+      nodes: [],
+      vehicles: [],
+      deleted: { hubs: [], nodes: [], vehicles: [] },
+    });
   });
 });
