@@ -353,6 +353,44 @@ describe('e2e: cluster mode, three instances, kill -9 of one', function () {
       );
     }
 
+    // A vehicle an operator registers through one instance is on all three; deleted through
+    // another, it is gone from all three (the delete reaches the others through the audit log).
+    {
+      const vid = `ev_${tag}_registered`;
+      const call = (rt: RuntimeHandle, method: string, path: string, body?: object) =>
+        fetch(`${rt.url}${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${rt.apiToken}`, 'Content-Type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+      const created = await call(runtimes[0]!, 'POST', '/api/vehicles', { vehicle_id: vid, priority: true });
+      assert.ok([200, 201].includes(created.status), `register: ${created.status} ${await created.text()}`);
+      let last: number[] = [];
+      const statuses = async () =>
+        (last = await Promise.all(
+          runtimes.map(async (rt) => (await apiGet(rt, `/api/vehicles/${vid}`)).status),
+        ));
+      await until(async () => (await statuses()).every((x) => x === 200), 10000, `${vid} on every instance`, {
+        every: 200,
+        detail: () => last,
+      });
+      const deleteAt = Date.now();
+      const gone = await call(runtimes[2]!, 'DELETE', `/api/vehicles/${vid}`);
+      assert.ok([200, 204].includes(gone.status), `delete: ${gone.status} ${await gone.text()}`);
+      await until(
+        async () => (await statuses()).every((x) => x === 404),
+        10000,
+        `${vid} gone from every instance`,
+        {
+          every: 100,
+          detail: () => last,
+        },
+      );
+      console.log(
+        `      a vehicle deleted through one instance was gone from all three after ${Date.now() - deleteAt} ms`,
+      );
+    }
+
     // kill -9 of the instance owning the most hubs.
     const before = await owners();
     const count = (id: string) => [...before.values()].filter((r) => r.owner === id).length;
