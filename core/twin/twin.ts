@@ -5,7 +5,7 @@ import type { InboundMessage } from '../contract';
 import { assign, checkAssign } from './assignments';
 import type { AssignRejectReason, AssignResult, TwinChange } from './changes';
 import { configFrom, type TwinConfig } from './config';
-import { TwinInputError } from './errors';
+import { TwinConflict, TwinInputError } from './errors';
 import { isNum } from './guards';
 import { applyDlmEvent, applyHubInfo, applyHubStatus, isSignOfLife } from './hubs';
 import { applyNodeInfo, applyNodeStatus, applyNodeTelemetry } from './nodes';
@@ -34,6 +34,7 @@ export interface ApplyOptions {
 export class Twin {
   readonly config: TwinConfig;
   private st: TwinState;
+  private readOnlyReason: string | null = null;
 
   constructor(config?: Partial<TwinConfig>) {
     this.st = new TwinState(configFrom(config));
@@ -158,7 +159,22 @@ export class Twin {
   ): { changes: TwinChange[]; result: OperatorResults[C['op']] };
   operate(cmd: unknown, actor: string, nowMs: number): { changes: TwinChange[]; result: OperatorResult };
   operate(cmd: unknown, actor: string, nowMs: number): { changes: TwinChange[]; result: OperatorResult } {
+    if (this.readOnlyReason !== null) throw new TwinConflict(this.readOnlyReason);
     return operate(this.st, cmd, actor, nowMs);
+  }
+
+  /**
+   * Refuses operator commands (TwinConflict with this reason) until called with null: a
+   * standby instance, whose twin follows the commands another instance takes (syncControls).
+   * Messages, the clock and syncControls still apply.
+   */
+  setReadOnly(reason: string | null): void {
+    this.readOnlyReason = reason;
+  }
+
+  /** Why operator commands are refused, or null. */
+  get readOnly(): string | null {
+    return this.readOnlyReason;
   }
 
   /** @deprecated Use `operate({ op: 'vehicle-upsert', … })`. Registers or updates a profile. */

@@ -257,6 +257,24 @@ describe('core/twin: operator settings of another instance (syncControls)', () =
     assert.equal(b.twin.hub('h')?.state, 'online');
   });
 
+  it('a read-only twin (a standby) refuses operator commands with the reason, still follows the other', () => {
+    const { a, b } = pair();
+    b.twin.setReadOnly('this instance is a standby');
+    assert.throws(
+      () => b.twin.operate({ op: 'hub-active', hub_id: 'h', active: false }, 'ann', T0 + 5 * S),
+      (e: unknown) => e instanceof TwinConflict && e.message === 'this instance is a standby',
+    );
+    assert.equal(b.twin.hub('h')?.active, true, 'nothing changed');
+    a.twin.operate({ op: 'hub-active', hub_id: 'h', active: false }, 'ann', T0 + 5 * S);
+    assert.deepEqual(types(b.twin.syncControls(recordsOf(a.twin), T0 + 6 * S)), ['hub-upserted']);
+    assert.equal(b.twin.hub('h')?.active, false);
+    b.twin.setReadOnly(null);
+    assert.equal(
+      b.twin.operate({ op: 'hub-active', hub_id: 'h', active: true }, 'ann', T0 + 7 * S).result?.active,
+      true,
+    );
+  });
+
   it('session-end on an instance that does not watch the hub says where to send it (409)', () => {
     const f = new Feed();
     f.twin.watchOwnedOnly();
