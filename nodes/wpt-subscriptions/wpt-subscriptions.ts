@@ -11,6 +11,9 @@
 // the twin (msg.controls), so that an operator command taken by any instance acts on the DLM
 // of the hub's owner; and the node telemetry the owners of the other hubs store (msg.remote),
 // so that this instance's REST API, dashboard and recommendations show every hub's load.
+// One instance that stands by (another holds its database: wpt-cluster's sole-orchestrator
+// lock): its twin refuses operator commands (msg.readOnly) and follows the operator settings
+// the other applies (msg.controls), until it takes over.
 import type { Node, NodeAPI, NodeMessage, Props } from '../lib/node-red';
 import { configNode, num } from '../lib/node-red';
 import type { ClusterConfigNode, PostgresNode } from '../lib/config-nodes';
@@ -62,6 +65,29 @@ export = function register(RED: NodeAPI): void {
     const syncMs = Math.max(200, num(def.syncMs, 1000));
     const mqtt5 = def.mqtt5 !== false && def.mqtt5 !== 'false';
 
+    // Operator settings other instances applied: after each audit record newer than the last
+    // one read, the settings of the entities it names as stored now, and what was deleted (rows
+    // of this instance's own commands come back too: equal settings change nothing).
+    let lastAudit: number | null = null;
+    const syncControls = async (pool: NonNullable<PostgresNode['pool']>): Promise<void> => {
+      await pg!.ready;
+      // At the first read, the actions of the last minute again: one taken by another
+      // instance between this twin's restore and now is not missed.
+      lastAudit ??= await lastAuditId(pool, 60);
+      const r = await controlsAfter(pool, lastAudit);
+      lastAudit = r.lastId;
+      const d = r.deleted;
+      const any =
+        r.hubs.length ||
+        r.nodes.length ||
+        r.vehicles.length ||
+        d.hubs.length ||
+        d.nodes.length ||
+        d.vehicles.length;
+      if (!closed && any)
+        node.send([null, null, { topic: 'twin/controls', controls: controlRecordsOf(r) } as NodeMessage]);
+    };
+
     if (!cluster) {
       const subs = singleSubscriptions();
       const onStarted = () => {
@@ -75,12 +101,72 @@ export = function register(RED: NodeAPI): void {
         });
       };
       RED.events.on('flows:started', onStarted);
+      const offStandby = followSole();
       node.on('close', (_removed: boolean, done: () => void) => {
         closed = true;
+        offStandby();
         RED.events.removeListener('flows:started', onStarted);
         done();
       });
       return;
+    }
+
+    /**
+     * One instance with a database (the sole-orchestrator lock of wpt-cluster): while another
+     * orchestrator holds the database this one is a standby — its twin refuses operator commands
+     * (they belong to the instance that allocates) and follows those taken there (msg.controls,
+     * every `syncMs`), so that it allocates with the operator's settings when it takes over.
+     */
+    function followSole(): () => void {
+      const sole = clusterNode?.sole ?? null;
+      const pool = pg?.pool;
+      if (!sole || !pool) return () => {};
+      let timer: ReturnType<typeof setInterval> | undefined;
+      let told: string | null | undefined;
+      let failed = false;
+      const sync = () =>
+        syncControls(pool)
+          .then(() => {
+            if (failed) node.log(RED._(`${ns}.log.sync-back`));
+            failed = false;
+          })
+          .catch((err: Error) => {
+            if (!failed) node.warn(RED._(`${ns}.errors.sync`, { message: err.message }));
+            failed = true;
+          });
+      const follow = () => {
+        if (closed || sole.state === 'starting') return;
+        const standby = sole.state === 'standby';
+        const reason = standby
+          ? RED._(`${ns}.standby`, { holder: sole.holder ?? RED._(`${ns}.unknown-holder`) })
+          : null;
+        if (reason !== told) {
+          told = reason;
+          node.send([null, null, { topic: 'twin/read-only', readOnly: reason } as NodeMessage]);
+        }
+        if (standby && !timer) {
+          timer = setInterval(() => void sync(), syncMs);
+          void sync();
+        } else if (!standby && timer) {
+          clearInterval(timer);
+          timer = undefined;
+          void sync(); // the commands of the last moments before the takeover
+          lastAudit = null;
+        }
+      };
+      const off = sole.onChange(follow);
+      void sole.settled.then(follow);
+      // A redeploy may have given a new twin: told again once the flows started.
+      const onStarted = () => {
+        told = undefined;
+        follow();
+      };
+      RED.events.on('flows:started', onStarted);
+      return () => {
+        off();
+        RED.events.removeListener('flows:started', onStarted);
+        if (timer) clearInterval(timer);
+      };
     }
 
     if (!isShareGroup(group)) {
@@ -169,10 +255,6 @@ export = function register(RED: NodeAPI): void {
     };
     RED.events.on('flows:started', onStarted);
 
-    // Operator settings of the other instances: after each audit record newer than the last
-    // one read, the settings of the entities it names, as stored now (rows of this instance's
-    // own commands come back too: equal settings change nothing).
-    let lastAudit: number | null = null;
     let remoteSince: Date | null = null;
     let vehiclesSince: Date | null = null;
     let syncing = false;
@@ -181,25 +263,9 @@ export = function register(RED: NodeAPI): void {
       if (syncing || closed || !pg?.pool || !begun) return;
       syncing = true;
       try {
-        await pg.ready;
-        // At the first read, the actions of the last minute again: one taken by another
-        // instance between this twin's restore and now is not missed.
-        lastAudit ??= await lastAuditId(pg.pool, 60);
-        const r = await controlsAfter(pg.pool, lastAudit);
-        lastAudit = r.lastId;
+        await syncControls(pg.pool);
         if (syncFailed) node.log(RED._(`${ns}.log.sync-back`));
         syncFailed = false;
-        const d = r.deleted;
-        if (
-          !closed &&
-          (r.hubs.length ||
-            r.nodes.length ||
-            r.vehicles.length ||
-            d.hubs.length ||
-            d.nodes.length ||
-            d.vehicles.length)
-        )
-          node.send([null, null, { topic: 'twin/controls', controls: controlRecordsOf(r) } as NodeMessage]);
         // What other instances hear, as they store it: the node telemetry of the hubs they own,
         // and vehicles (each read overlaps the last by REMOTE_OVERLAP_MS: a row committed late
         // is not missed; the twin takes only what is newer than it has).

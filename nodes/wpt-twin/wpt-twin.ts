@@ -42,7 +42,8 @@ export = function register(RED: NodeAPI): void {
       const s = fleet.twin.stats();
       return {
         fill: rejected ? 'yellow' : 'green',
-        shape: 'dot',
+        // A ring: a standby's twin, refusing operator commands.
+        shape: fleet.twin.readOnly === null ? 'dot' : 'ring',
         text: RED._(`${ns}.status.counts`, {
           hubs: compact(s.hubs),
           nodes: compact(s.nodes),
@@ -143,8 +144,16 @@ export = function register(RED: NodeAPI): void {
         fleet.twin.applyRemote(msg.remote);
         return done();
       }
+      if (msg.readOnly !== undefined) {
+        // A standby single instance (wpt-subscriptions): operator commands refused with this reason.
+        if (msg.readOnly !== null && typeof msg.readOnly !== 'string')
+          return done(new Error(RED._(`${ns}.errors.read-only`)));
+        fleet.twin.setReadOnly(msg.readOnly);
+        status.refresh();
+        return done();
+      }
       if (msg.controls !== undefined) {
-        // Cluster mode (wpt-subscriptions): operator settings another instance applied.
+        // Cluster mode, or a standby (wpt-subscriptions): operator settings another instance applied.
         if (!isControlRecords(msg.controls)) return done(new Error(RED._(`${ns}.errors.controls`)));
         emit(fleet.twin.syncControls(msg.controls, now));
         status.refresh();

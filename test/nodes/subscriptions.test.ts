@@ -42,6 +42,32 @@ function fakeClusterNode(RED: NodeAPI): void {
     };
   } as never);
 }
+/** A wpt-cluster stand-in that is off, with the sole-orchestrator lock in the state the test says. */
+const sole = {
+  state: 'standby' as 'starting' | 'sole' | 'unsure' | 'standby',
+  holder: 'wpt-dlm other-host pid 1' as string | null,
+  bus: new EventEmitter(),
+};
+function fakeSoleClusterNode(RED: NodeAPI): void {
+  RED.nodes.registerType('wpt-cluster', function (this: Record<string, unknown>, def: never) {
+    RED.nodes.createNode(this as never, def);
+    this.enabled = false;
+    this.sole = {
+      get state() {
+        return sole.state;
+      },
+      get holder() {
+        return sole.holder;
+      },
+      mayAllocate: () => sole.state !== 'standby',
+      settled: Promise.resolve(),
+      onChange: (fn: () => void) => {
+        sole.bus.on('change', fn);
+        return () => sole.bus.off('change', fn);
+      },
+    };
+  } as never);
+}
 const cycle = (owned: string[]) => {
   fake.owned = owned;
   fake.bus.emit('cycle');
@@ -407,5 +433,51 @@ describe('node: wpt-subscriptions (dynamic mqtt in, real broker)', function () {
     assert.equal(here() + there(), n, 'each message to exactly one of the group');
     assert.ok(here() > 0 && there() > 0, `shared: ${here()} here, ${there()} there`);
     await other.endAsync();
+  });
+  it('one instance standing by: its twin refuses commands (msg.readOnly) and follows the settings the holder applies (msg.controls)', async () => {
+    const db = await createTestDatabase();
+    const pool = createPool({ connectionString: db });
+    try {
+      await migrate(pool);
+      await upsertHubs(pool, [{ hub_id: hubA, max_grid_capacity_kw: 100, state: 'online' }]);
+      sole.state = 'standby';
+      await nr.load(
+        [subscriptionsNode, mqttNodes, postgresNode, fakeSoleClusterNode],
+        [
+          ...flow(url, `wpt-subs-sole-${tag}`, { postgres: 'p', syncMs: 200 }, true),
+          { id: 'p', type: 'wpt-postgres', url: db },
+        ],
+      );
+      const twin = collect('twin');
+      await until(() => twin.some((m) => m.readOnly !== undefined), 5000, 'read-only');
+      // The reason (the test helper's RED._ gives the message's key; the e2e test reads the text).
+      assert.equal(twin.find((m) => m.readOnly !== undefined)!.readOnly, 'wpt-subscriptions.standby');
+      // The holder takes a command: the setting, then its audit record.
+      await upsertHubControls(pool, [{ hub_id: hubA, is_active: false }]);
+      await insertAuditLog(pool, [
+        { event_key: `s1-${tag}`, ts: new Date(), actor: 'bob', op: 'hub-active', hub_id: hubA },
+      ]);
+      await until(() => twin.some((m) => m.controls !== undefined), 5000, 'the setting to the twin');
+      const c = twin.find((m) => m.controls !== undefined)!.controls as {
+        hubs: Array<Record<string, unknown>>;
+      };
+      assert.deepEqual(
+        c.hubs.map((h) => [h.hubId, h.active]),
+        [[hubA, false]],
+      );
+      // The holder is gone: this instance takes over, commands are its own again.
+      sole.state = 'sole';
+      sole.bus.emit('change');
+      await until(() => twin.some((m) => m.readOnly === null), 5000, 'read-only lifted');
+      await new Promise((r) => setTimeout(r, 500)); // the last read at the takeover
+      const n = twin.filter((m) => m.controls !== undefined).length;
+      await insertAuditLog(pool, [
+        { event_key: `s2-${tag}`, ts: new Date(), actor: 'bob', op: 'hub-active', hub_id: hubA },
+      ]);
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(twin.filter((m) => m.controls !== undefined).length, n, 'no following once it allocates');
+    } finally {
+      await pool.end();
+    }
   });
 });
