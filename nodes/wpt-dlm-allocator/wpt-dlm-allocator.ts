@@ -258,21 +258,28 @@ export = function register(RED: NodeAPI): void {
         nodeId: l.node_id,
         limitKw: l.new_limit,
       }));
-      if (!sole) return startSingle(limits);
+      // The hubs restored from PostgreSQL, as the twin has them now (before any message: its
+      // input waits for the fleet too, and this callback was registered first). Hubs heard
+      // after this come as changes, as new hubs, even while the lock below is settled.
+      const restoredHubs = fleet.twin.hubs().map((h) => h.hubId);
+      if (!sole) return startSingle(limits, restoredHubs);
       // A single instance with a database allocates only as its sole orchestrator.
       void sole.settled.then(() => {
         if (closed) return;
         offSole = sole.onChange(() => void soleChanged(sole));
-        if (sole.mayAllocate()) startSingle(limits);
+        if (sole.mayAllocate()) startSingle(limits, restoredHubs);
         else status.refresh();
       });
     });
 
-    /** Single instance: every hub restored from the limits stored before, then RESYNC as each reports. */
-    function startSingle(limits: RestoredLimit[]): void {
+    /**
+     * Single instance: the hubs restored (at start: those stored; at a takeover: every hub of
+     * the twin) and those with limits stored, restored as after a restart (RESYNC as each reports).
+     */
+    function startSingle(limits: RestoredLimit[], hubIds: readonly string[]): void {
       const now = Date.now();
       startedAtMs = now;
-      engine.restore(limits, fleet!.twin, now);
+      engine.restoreHubs([...hubIds, ...limits.map((l) => l.hubId)], limits, fleet!.twin, now);
       if (limits.length)
         node.log(RED._(`${ns}.log.restored`, { limits: limits.length, hubs: engine.hubsManaged().length }));
       started = true;
@@ -299,7 +306,11 @@ export = function register(RED: NodeAPI): void {
         } finally {
           activating = false;
         }
-        if (!closed && guard.mayAllocate() && !started) startSingle(limits);
+        if (!closed && guard.mayAllocate() && !started)
+          startSingle(
+            limits,
+            fleet!.twin.hubs().map((h) => h.hubId),
+          );
       } else if (!guard.mayAllocate() && started) {
         started = false;
         if (timer) clearTimeout(timer);
@@ -313,9 +324,12 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', async (msg: NodeMessageInFlow, _send, done) => {
       if (!started) await fleet.ready;
+      // Changes that came before the start wait for it, as at a restart: the sole-orchestrator
+      // lock's first round too (the start runs first: its callback was registered earlier).
+      if (!started && sole) await sole.settled;
       if (closed) return done();
       if (isTwinChangeList(msg.payload)) {
-        // Not allocating (a standby, or the sole lock not settled): the twin keeps the state for later.
+        // A standby allocates nothing: the twin keeps the state for when it takes over.
         if (!started) return done();
         const changes = custody ? custody.ownChanges(msg.payload) : msg.payload;
         // DLM events on the bus that claim to be an orchestrator's and are not ours.

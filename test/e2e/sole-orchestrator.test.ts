@@ -1,6 +1,7 @@
 // Two single instances on one database by mistake (cluster mode off): the second finds the
 // first's sole-orchestrator lock, says who holds it and allocates nothing — no DLM event of
-// its own, so no "another orchestrator publishes DLM events" alarm anywhere; when the first is
+// its own, so no "another orchestrator publishes DLM events" alarm anywhere; it refuses
+// operator commands and follows the first's (maintenance); when the first is
 // killed (kill -9) the second takes over: the limits stored by the first restored, the hub
 // re-sent its limits (RESYNC), the sum of its limits never above its capacity.
 import assert from 'node:assert/strict';
@@ -35,6 +36,18 @@ describe('e2e: one orchestrator per database (the sole-orchestrator lock)', func
     const hub = `sole_${process.pid}`;
     const capacity = 100;
     echo = await startEchoHub(env.MQTT_URL, hub, { capacityKw: capacity, nodes: { p1: 50, p2: 50, p3: 50 } });
+    const api = (rt: RuntimeHandle, method: string, path: string, body?: object) =>
+      fetch(`${rt.url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${rt.apiToken}`, 'Content-Type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const maintenanceAt = async (rt: RuntimeHandle, nodeId: string): Promise<boolean | undefined> => {
+      const h = (await (await api(rt, 'GET', `/api/hubs/${hub}`)).json()) as {
+        nodes?: Array<{ node_id: string; operator_maintenance: boolean }>;
+      };
+      return h.nodes?.find((n) => n.node_id === nodeId)?.operator_maintenance;
+    };
     const sum = (): number => [...echo!.limits.values()].reduce((a, b) => a + b, 0);
     let worst = 0;
     let watch: ReturnType<typeof setInterval> | undefined;
@@ -54,6 +67,26 @@ describe('e2e: one orchestrator per database (the sole-orchestrator lock)', func
       const foreign = /another orchestrator publishes DLM events/;
       assert.doesNotMatch(second.output(), foreign);
       assert.doesNotMatch(first.output(), foreign, 'the standby published nothing');
+
+      // Operator commands belong to the instance that allocates: the standby refuses them, saying
+      // so, and follows those the holder takes (it allocates with them when it takes over).
+      const refused = await api(second, 'PUT', `/api/nodes/${hub}/p1/maintenance`, { maintenance: true });
+      assert.equal(refused.status, 409);
+      assert.match(
+        await refused.text(),
+        /this instance is a standby: another orchestrator uses this database/,
+      );
+      assert.equal(
+        (await api(first, 'PUT', `/api/nodes/${hub}/p2/maintenance`, { maintenance: true })).status,
+        200,
+      );
+      await until(
+        async () => (await maintenanceAt(second, 'p2')) === true,
+        10000,
+        'the standby follows the command',
+      );
+      assert.equal(await maintenanceAt(second, 'p1'), false, 'the refused command changed nothing');
+      await until(() => echo!.limits.get('p2') === 0, 10000, 'p2 in maintenance at 0 kW');
 
       const before = echo.events.length;
       const killedAt = Date.now();
@@ -78,6 +111,16 @@ describe('e2e: one orchestrator per database (the sole-orchestrator lock)', func
         { every: 100, detail: () => [...echo!.limits] },
       );
       assert.doesNotMatch(second.output(), foreign);
+      assert.equal(echo.limits.get('p2'), 0, 'p2 stays in maintenance under the new orchestrator');
+      // Commands are the new orchestrator's now.
+      assert.equal(
+        (await api(second, 'PUT', `/api/nodes/${hub}/p2/maintenance`, { maintenance: false })).status,
+        200,
+      );
+      await until(() => echo!.limits.get('p2')! > 0, 10000, 'p2 back in service', {
+        every: 100,
+        detail: () => [...echo!.limits],
+      });
     } finally {
       clearInterval(watch);
     }
