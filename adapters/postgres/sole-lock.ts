@@ -25,6 +25,13 @@ export interface SoleLockOptions {
   name: string;
   /** Take the lock shared (cluster instances) rather than exclusive (a single instance). */
   shared?: boolean;
+  /**
+   * PostgreSQL ends the lock's session when it sent nothing for this long (idle_session_timeout,
+   * PostgreSQL 14+; default 10 s): a holder whose host died without closing its connection
+   * frees the lock in seconds, not after TCP keepalive (hours by default). The holder checks its
+   * lock (a statement) well within it: keep it several times the check period.
+   */
+  idleTimeoutMs?: number;
 }
 
 export function pgSoleLock(opts: SoleLockOptions): SoleLockPort {
@@ -61,6 +68,11 @@ export function pgSoleLock(opts: SoleLockOptions): SoleLockPort {
       client = c;
       try {
         await c.connect();
+        // Best effort: an older server without the setting keeps the lock until TCP gives up.
+        await query(
+          c,
+          `SET idle_session_timeout = ${Math.max(1000, Math.round(opts.idleTimeoutMs ?? 10_000))}`,
+        ).catch(() => {});
         const fn = opts.shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
         const r = await query<{ ok: boolean }>(c, `SELECT ${fn}($1::bigint) AS ok`, [SOLE_LOCK_KEY]);
         if (r.rows[0]?.ok === true) {

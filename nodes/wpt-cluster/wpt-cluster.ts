@@ -35,6 +35,12 @@ import type { RestoredLimit } from '../../core/dlm';
 const ns = 'wpt-cluster';
 const now = (): number => performance.now();
 
+/**
+ * How long PostgreSQL keeps the lock of a holder that went silent (its host died without closing
+ * the connection): 5 checks missed, at least 10 s.
+ */
+const idleTimeoutFor = (checkMs: number): number => Math.max(10_000, 5 * checkMs);
+
 /** The limits in force stored for some hubs (latest orchestrator DLM event per node), for a takeover. */
 const storedLimitsIn =
   (pool: Pool) =>
@@ -82,8 +88,11 @@ export = function register(RED: NodeAPI): void {
         else if (c.to === 'unsure') node.warn(RED._(`${ns}.log.unsure`, { message: c.error ?? '' }));
         for (const fn of changed) fn();
       };
-      const guard = new SoleOrchestrator(pgSoleLock({ connection: pool.options, name }), onChange);
-      const retryMs = num(text(def.renewMs), 2000);
+      const retryMs = Math.max(500, num(text(def.renewMs), 2000));
+      const guard = new SoleOrchestrator(
+        pgSoleLock({ connection: pool.options, name, idleTimeoutMs: idleTimeoutFor(retryMs) }),
+        onChange,
+      );
       let closed = false;
       let timer: ReturnType<typeof setInterval> | undefined;
       // After the migrations (or their failure): the first round settles the state.
@@ -91,7 +100,7 @@ export = function register(RED: NodeAPI): void {
         .catch(() => {})
         .then(() => (closed ? undefined : guard.cycle()))
         .then(() => {
-          if (!closed) timer = setInterval(() => void guard.cycle(), Math.max(500, retryMs));
+          if (!closed) timer = setInterval(() => void guard.cycle(), retryMs);
         });
       node.storedLimits = storedLimitsIn(pool);
       node.sole = {
@@ -200,6 +209,7 @@ export = function register(RED: NodeAPI): void {
         connection: pg.pool.options,
         name: `wpt-dlm cluster ${instanceId} ${os.hostname()} pid ${process.pid}`,
         shared: true,
+        idleTimeoutMs: idleTimeoutFor(timing.value.renewMs),
       }),
       (c) => {
         if (c.to === 'standby')

@@ -68,6 +68,21 @@ describe('integration: PostgreSQL sole-orchestrator lock', function () {
     assert.equal((await a.tryAcquire()).kind, 'held', 'its backend ended');
   });
 
+  it('is freed by PostgreSQL when its holder goes silent (idle_session_timeout), a standby takes it', async () => {
+    const silent = pgSoleLock({
+      connection: { connectionString: url },
+      name: 'wpt-dlm silent',
+      idleTimeoutMs: 1000,
+    });
+    ports.push(silent);
+    const b = lock('wpt-dlm waiting');
+    assert.equal((await silent.tryAcquire()).kind, 'held');
+    assert.equal((await b.tryAcquire()).kind, 'other');
+    // No check from the holder (its host is gone): its session ends after the idle timeout.
+    await new Promise((r) => setTimeout(r, 1800));
+    assert.equal((await b.tryAcquire()).kind, 'held');
+  });
+
   it('belongs to one database: the same key in another database of the server is free', async () => {
     const a = lock('wpt-dlm db-a');
     const c = lock('wpt-dlm db-c', otherUrl);
