@@ -120,9 +120,17 @@ async function health(d: QueryDeps): Promise<ApiResponse> {
     deps.influxdb = { state: 'off', required: false };
   }
   const report = summariseHealth(deps);
+  // A standby (another orchestrator holds the database) is healthy: it answers reads. Who holds
+  // it stays in the log and in its 409s (this route is public).
+  const role = d.fleet && d.fleet.twin.readOnly !== null ? 'standby' : 'active';
   return {
     statusCode: report.statusCode,
-    payload: { status: report.status, time: new Date().toISOString(), dependencies: report.dependencies },
+    payload: {
+      status: report.status,
+      role,
+      time: new Date().toISOString(),
+      dependencies: report.dependencies,
+    },
   };
 }
 

@@ -70,6 +70,9 @@ describe('e2e: one orchestrator per database (the sole-orchestrator lock)', func
 
       // Operator commands belong to the instance that allocates: the standby refuses them, saying
       // so, and follows those the holder takes (it allocates with them when it takes over).
+      const role = async (rt: RuntimeHandle) =>
+        ((await (await fetch(`${rt.url}/api/health`)).json()) as { role?: string }).role;
+      assert.deepEqual([await role(first), await role(second)], ['active', 'standby']);
       const refused = await api(second, 'PUT', `/api/nodes/${hub}/p1/maintenance`, { maintenance: true });
       assert.equal(refused.status, 409);
       assert.match(
@@ -113,6 +116,7 @@ describe('e2e: one orchestrator per database (the sole-orchestrator lock)', func
       assert.doesNotMatch(second.output(), foreign);
       assert.equal(echo.limits.get('p2'), 0, 'p2 stays in maintenance under the new orchestrator');
       // Commands are the new orchestrator's now.
+      await until(async () => (await role(second)) === 'active', 5000, 'the health says active');
       assert.equal(
         (await api(second, 'PUT', `/api/nodes/${hub}/p2/maintenance`, { maintenance: false })).status,
         200,

@@ -37,6 +37,11 @@ export const SCHEMAS = {
     type: 'object',
     properties: {
       status: { enum: ['ok', 'degraded', 'down'] },
+      role: {
+        enum: ['active', 'standby'],
+        description:
+          'standby: another orchestrator uses this database (one instance, cluster mode off); this one answers reads, refuses operator commands and takes over when the other is gone',
+      },
       time: { type: 'string' },
       dependencies: {
         type: 'object',
